@@ -1,0 +1,26 @@
+# SPDX-License-Identifier: GPL-2.0-only
+ifneq ($(KERNELRELEASE),)
+# Kbuild: the driver as an external module (see the module target below).
+obj-m := mapbuf.o
+mapbuf-y := drivers/misc/mapbuf/mapbuf.o
+ccflags-y := -I$(src)/include
+else
+
+# The project's entry point; tools/harness/run does the work.
+# KSRC=<kernel git tree> applies the series to that tree instead of the
+# cached linux-source-6.12; CACHE=<dir> moves the build cache.
+HARNESS := tools/harness/run
+KDIR ?= .cache/build-x86_64
+
+.PHONY: check demo patches module clean
+
+check demo patches:
+	$(HARNESS) $@
+
+# Build mapbuf.ko out of tree against a configured kernel: make module KDIR=...
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+clean:
+	rm -rf out .cache
+endif

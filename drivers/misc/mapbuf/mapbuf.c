@@ -1,0 +1,497 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mapbuf: a zeroed kernel buffer shared with user space.
+ *
+ * Each /dev/mapbufN owns one buffer. User space reaches the same bytes
+ * through mmap(2), read(2)/write(2)/lseek(2) and a few ioctls:
+ *
+ *     fd = open("/dev/mapbuf0", O_RDWR);
+ *     ioctl(fd, MAPBUF_IOC_INFO, &info);
+ *     p = mmap(NULL, info.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+ *     p[0] = 'x';              // pread(fd, &c, 1, 0) now reads 'x'
+ *
+ * The buffer is an array of order-0 pages cut (split_page()) from zeroed,
+ * physically contiguous high-order allocations. Mappings are page-backed:
+ * the fault handler hands out the buffer's pages with a reference of their
+ * own, so the core mm gives MAP_PRIVATE its copy-on-write semantics, fork()
+ * and mremap() need nothing from the driver, and get_user_pages() works on
+ * a mapping. remap_pfn_range() would give none of that.
+ *
+ * Lifetime: the buffer is refcounted. The device holds one reference and
+ * every VMA that maps the buffer holds one, so the pages outlive every
+ * mapping even if the device goes first. Open files and VMAs hold the
+ * module (fops.owner), so rmmod waits until both are gone.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/gfp.h>
+#include <linux/log2.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <linux/uio.h>
+#include <kunit/static_stub.h>
+#include <kunit/visibility.h>
+#include <uapi/linux/mapbuf.h>
+
+#include "mapbuf.h"
+
+/* Largest extent: one PMD, so that later huge mappings can use it whole. */
+#define MAPBUF_MAX_ORDER	min_t(unsigned int, MAX_PAGE_ORDER, PMD_ORDER)
+
+static unsigned int mapbuf_nr_devices = 1;
+module_param_named(nr_devices, mapbuf_nr_devices, uint, 0444);
+MODULE_PARM_DESC(nr_devices, "number of devices /dev/mapbufN (1-64, default 1)");
+
+static unsigned long mapbuf_size = SZ_1M;
+module_param_named(size, mapbuf_size, ulong, 0444);
+MODULE_PARM_DESC(size, "bytes per buffer, rounded up to whole pages (one page to 1 GiB, default 1 MiB)");
+
+static struct mapbuf_dev *mapbuf_devs;
+
+static size_t mapbuf_buf_size(const struct mapbuf_buf *buf)
+{
+	return buf->nr_pages << PAGE_SHIFT;
+}
+
+/**
+ * mapbuf_alloc_extent() - allocate one zeroed extent of 2^@order pages
+ * @order: the allocation order
+ *
+ * Return: the first page of a physically contiguous, non-compound block,
+ * or NULL.
+ */
+VISIBLE_IF_KUNIT struct page *mapbuf_alloc_extent(unsigned int order)
+{
+	gfp_t gfp = GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN;
+
+	KUNIT_STATIC_STUB_REDIRECT(mapbuf_alloc_extent, order);
+
+	/*
+	 * Big extents are only an optimisation: give up on them quickly and
+	 * let the caller fall back to smaller ones. The size comes from the
+	 * user, so running out must fail the request, not wake the OOM killer.
+	 */
+	gfp |= order ? __GFP_NORETRY : __GFP_RETRY_MAYFAIL;
+	return alloc_pages(gfp, order);
+}
+EXPORT_SYMBOL_IF_KUNIT(mapbuf_alloc_extent);
+
+static void mapbuf_put_pages(struct page **pages, unsigned long nr_pages)
+{
+	unsigned long i;
+
+	/* A pinned page (get_user_pages()) is freed by its last user. */
+	for (i = 0; i < nr_pages; i++) {
+		put_page(pages[i]);
+		cond_resched();
+	}
+}
+
+/*
+ * Fill @buf->pages with extents as large as the allocator gives, largest
+ * first, never retrying a larger order after a smaller one was needed.
+ */
+static int mapbuf_buf_fill_pages(struct mapbuf_buf *buf)
+{
+	unsigned int order = MAPBUF_MAX_ORDER;
+	unsigned long i = 0, n;
+	struct page *page;
+
+	while (i < buf->nr_pages) {
+		order = min_t(unsigned int, order, ilog2(buf->nr_pages - i));
+		page = mapbuf_alloc_extent(order);
+		if (!page && order) {
+			order--;
+			continue;
+		}
+		if (!page) {
+			mapbuf_put_pages(buf->pages, i);
+			return -ENOMEM;
+		}
+		/* Give every page its own refcount for the fault handler. */
+		split_page(page, order);
+		for (n = 0; n < 1UL << order; n++)
+			buf->pages[i++] = page + n;
+	}
+	return 0;
+}
+
+/**
+ * mapbuf_buf_alloc() - allocate a zeroed buffer
+ * @size: size in bytes, rounded up to whole pages
+ *
+ * Return: the buffer with one reference, ERR_PTR(-EINVAL) if @size is 0 or
+ * above MAPBUF_MAX_SIZE, or ERR_PTR(-ENOMEM).
+ */
+VISIBLE_IF_KUNIT struct mapbuf_buf *mapbuf_buf_alloc(size_t size)
+{
+	struct mapbuf_buf *buf;
+	unsigned long nr_pages;
+
+	if (!size || size > MAPBUF_MAX_SIZE)
+		return ERR_PTR(-EINVAL);
+
+	nr_pages = PAGE_ALIGN(size) >> PAGE_SHIFT;
+	buf = kvzalloc(struct_size(buf, pages, nr_pages), GFP_KERNEL);
+	if (!buf)
+		return ERR_PTR(-ENOMEM);
+
+	buf->nr_pages = nr_pages;
+	kref_init(&buf->ref);
+	atomic_set(&buf->nr_mappings, 0);
+	if (mapbuf_buf_fill_pages(buf)) {
+		kvfree(buf);
+		return ERR_PTR(-ENOMEM);
+	}
+	return buf;
+}
+EXPORT_SYMBOL_IF_KUNIT(mapbuf_buf_alloc);
+
+static void mapbuf_buf_release(struct kref *ref)
+{
+	struct mapbuf_buf *buf = container_of(ref, struct mapbuf_buf, ref);
+
+	mapbuf_put_pages(buf->pages, buf->nr_pages);
+	kvfree(buf);
+}
+
+/**
+ * mapbuf_buf_put() - drop a reference to a buffer, freeing it on the last
+ * @buf: the buffer
+ */
+VISIBLE_IF_KUNIT void mapbuf_buf_put(struct mapbuf_buf *buf)
+{
+	kref_put(&buf->ref, mapbuf_buf_release);
+}
+EXPORT_SYMBOL_IF_KUNIT(mapbuf_buf_put);
+
+/**
+ * mapbuf_buf_page() - the page at a page offset of a buffer
+ * @buf: the buffer
+ * @pgoff: offset into the buffer, in pages
+ *
+ * Return: the page, or NULL when @pgoff is at or past the end.
+ */
+VISIBLE_IF_KUNIT struct page *mapbuf_buf_page(const struct mapbuf_buf *buf,
+					      unsigned long pgoff)
+{
+	if (pgoff >= buf->nr_pages)
+		return NULL;
+	return buf->pages[pgoff];
+}
+EXPORT_SYMBOL_IF_KUNIT(mapbuf_buf_page);
+
+/**
+ * mapbuf_check_range() - check that a page range lies inside a buffer
+ * @buf: the buffer
+ * @pgoff: first page of the range
+ * @nr_pages: length of the range in pages
+ *
+ * Written so that no sum can overflow, whatever the inputs.
+ *
+ * Return: 0, or -ENXIO if the range is empty or any page of it is outside.
+ */
+VISIBLE_IF_KUNIT int mapbuf_check_range(const struct mapbuf_buf *buf,
+					unsigned long pgoff,
+					unsigned long nr_pages)
+{
+	if (!nr_pages || pgoff >= buf->nr_pages ||
+	    nr_pages > buf->nr_pages - pgoff)
+		return -ENXIO;
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(mapbuf_check_range);
+
+/* Copy between @iter and the buffer at *@ppos, up to the end of the buffer. */
+static ssize_t mapbuf_buf_copy(struct mapbuf_buf *buf, loff_t *ppos,
+			       struct iov_iter *iter)
+{
+	size_t size = mapbuf_buf_size(buf);
+	loff_t pos = *ppos;
+	ssize_t done = 0;
+
+	while (iov_iter_count(iter) && pos < size) {
+		struct page *page = buf->pages[pos >> PAGE_SHIFT];
+		size_t offset = offset_in_page(pos);
+		size_t len = min(PAGE_SIZE - offset, iov_iter_count(iter));
+		size_t copied;
+
+		if (iov_iter_rw(iter) == READ)
+			copied = copy_page_to_iter(page, offset, len, iter);
+		else
+			copied = copy_page_from_iter(page, offset, len, iter);
+		pos += copied;
+		done += copied;
+		if (copied < len)
+			break;
+		cond_resched();
+	}
+	/* Nothing copied although there was room: the user pointer faulted. */
+	if (!done && iov_iter_count(iter) && pos < size)
+		return -EFAULT;
+	*ppos = pos;
+	return done;
+}
+
+static void mapbuf_buf_memset(struct mapbuf_buf *buf, u8 value)
+{
+	unsigned long i;
+
+	/* GFP_KERNEL pages are never highmem: page_address() is valid. */
+	for (i = 0; i < buf->nr_pages; i++) {
+		memset(page_address(buf->pages[i]), value, PAGE_SIZE);
+		cond_resched();
+	}
+}
+
+static struct mapbuf_buf *mapbuf_file_buf(struct file *file)
+{
+	/* misc_open() points private_data at our miscdevice. */
+	return container_of(file->private_data, struct mapbuf_dev, misc)->buf;
+}
+
+static void mapbuf_vm_open(struct vm_area_struct *vma)
+{
+	struct mapbuf_buf *buf = vma->vm_private_data;
+
+	kref_get(&buf->ref);
+	atomic_inc(&buf->nr_mappings);
+}
+
+static void mapbuf_vm_close(struct vm_area_struct *vma)
+{
+	struct mapbuf_buf *buf = vma->vm_private_data;
+
+	atomic_dec(&buf->nr_mappings);
+	mapbuf_buf_put(buf);
+}
+
+static vm_fault_t mapbuf_vm_fault(struct vm_fault *vmf)
+{
+	struct page *page;
+
+	/*
+	 * mmap() checked the range and VM_DONTEXPAND keeps the VMA inside
+	 * it; checking again costs nothing and keeps a bug from mapping
+	 * memory that is not ours.
+	 */
+	page = mapbuf_buf_page(vmf->vma->vm_private_data, vmf->pgoff);
+	if (!page)
+		return VM_FAULT_SIGBUS;
+
+	/* The core mm maps the page (or copies it for MAP_PRIVATE). */
+	get_page(page);
+	vmf->page = page;
+	return 0;
+}
+
+static const struct vm_operations_struct mapbuf_vm_ops = {
+	.open	= mapbuf_vm_open,
+	.close	= mapbuf_vm_close,
+	.fault	= mapbuf_vm_fault,
+};
+
+static int mapbuf_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct mapbuf_buf *buf = mapbuf_file_buf(file);
+	int ret;
+
+	/*
+	 * The buffer is data that any writer of the file can change: never
+	 * let it become code, now or later through mprotect().
+	 */
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;
+	vm_flags_clear(vma, VM_MAYEXEC);
+
+	ret = mapbuf_check_range(buf, vma->vm_pgoff, vma_pages(vma));
+	if (ret)
+		return ret;
+
+	/*
+	 * The buffer has a fixed size: keep mremap() from growing the VMA
+	 * past it. A read-only file needs nothing here: do_mmap() already
+	 * cleared VM_MAYWRITE on its shared mappings.
+	 */
+	vm_flags_set(vma, VM_DONTEXPAND);
+	vma->vm_ops = &mapbuf_vm_ops;
+	vma->vm_private_data = buf;
+	mapbuf_vm_open(vma);
+	return 0;
+}
+
+static ssize_t mapbuf_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	return mapbuf_buf_copy(mapbuf_file_buf(iocb->ki_filp), &iocb->ki_pos,
+			       to);
+}
+
+static ssize_t mapbuf_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct mapbuf_buf *buf = mapbuf_file_buf(iocb->ki_filp);
+
+	/* Like a full disk: the buffer never grows. */
+	if (iov_iter_count(from) && iocb->ki_pos >= mapbuf_buf_size(buf))
+		return -ENOSPC;
+	return mapbuf_buf_copy(buf, &iocb->ki_pos, from);
+}
+
+static loff_t mapbuf_llseek(struct file *file, loff_t offset, int whence)
+{
+	return fixed_size_llseek(file, offset, whence,
+				 mapbuf_buf_size(mapbuf_file_buf(file)));
+}
+
+static long mapbuf_ioctl_info(struct mapbuf_buf *buf, void __user *argp)
+{
+	struct mapbuf_info info = {
+		.size = mapbuf_buf_size(buf),
+		.nr_mappings = atomic_read(&buf->nr_mappings),
+	};
+
+	return copy_to_user(argp, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static long mapbuf_ioctl_fill(struct mapbuf_buf *buf, void __user *argp)
+{
+	struct mapbuf_fill fill;
+
+	if (copy_from_user(&fill, argp, sizeof(fill)))
+		return -EFAULT;
+	/* Reserved bytes must be zero so that they can get a meaning later. */
+	if (memchr_inv(fill.reserved, 0, sizeof(fill.reserved)))
+		return -EINVAL;
+	mapbuf_buf_memset(buf, fill.value);
+	return 0;
+}
+
+static long mapbuf_ioctl(struct file *file, unsigned int cmd,
+			 unsigned long arg)
+{
+	struct mapbuf_buf *buf = mapbuf_file_buf(file);
+	void __user *argp = (void __user *)arg;
+
+	/* Changing the buffer takes the same right as write(2). */
+	if ((cmd == MAPBUF_IOC_CLEAR || cmd == MAPBUF_IOC_FILL) &&
+	    !(file->f_mode & FMODE_WRITE))
+		return -EBADF;
+
+	switch (cmd) {
+	case MAPBUF_IOC_INFO:
+		return mapbuf_ioctl_info(buf, argp);
+	case MAPBUF_IOC_CLEAR:
+		mapbuf_buf_memset(buf, 0);
+		return 0;
+	case MAPBUF_IOC_FILL:
+		return mapbuf_ioctl_fill(buf, argp);
+	default:
+		return -ENOTTY;
+	}
+}
+
+VISIBLE_IF_KUNIT const struct file_operations mapbuf_fops = {
+	.owner		= THIS_MODULE,
+	.llseek		= mapbuf_llseek,
+	.read_iter	= mapbuf_read_iter,
+	.write_iter	= mapbuf_write_iter,
+	.mmap		= mapbuf_mmap,
+	.unlocked_ioctl	= mapbuf_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+};
+EXPORT_SYMBOL_IF_KUNIT(mapbuf_fops);
+
+static int mapbuf_dev_init(struct mapbuf_dev *dev, unsigned int index)
+{
+	int ret;
+
+	dev->buf = mapbuf_buf_alloc(mapbuf_size);
+	if (IS_ERR(dev->buf)) {
+		pr_err("cannot allocate %lu bytes for mapbuf%u\n",
+		       mapbuf_size, index);
+		return PTR_ERR(dev->buf);
+	}
+
+	snprintf(dev->name, sizeof(dev->name), "mapbuf%u", index);
+	dev->misc.minor = MISC_DYNAMIC_MINOR;
+	dev->misc.name = dev->name;
+	dev->misc.fops = &mapbuf_fops;
+	dev->misc.mode = 0600;
+	ret = misc_register(&dev->misc);
+	if (ret)
+		goto err_put_buf;
+	return 0;
+
+err_put_buf:
+	mapbuf_buf_put(dev->buf);
+	return ret;
+}
+
+static void mapbuf_dev_exit(struct mapbuf_dev *dev)
+{
+	misc_deregister(&dev->misc);
+	mapbuf_buf_put(dev->buf);
+}
+
+static int __init mapbuf_check_params(void)
+{
+	if (!mapbuf_nr_devices || mapbuf_nr_devices > MAPBUF_MAX_DEVICES) {
+		pr_err("nr_devices=%u is outside 1..%u\n", mapbuf_nr_devices,
+		       MAPBUF_MAX_DEVICES);
+		return -EINVAL;
+	}
+	if (!mapbuf_size || mapbuf_size > MAPBUF_MAX_SIZE) {
+		pr_err("size=%lu is outside 1..%lu bytes\n", mapbuf_size,
+		       (unsigned long)MAPBUF_MAX_SIZE);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int __init mapbuf_init(void)
+{
+	unsigned int i;
+	int ret;
+
+	ret = mapbuf_check_params();
+	if (ret)
+		return ret;
+
+	mapbuf_devs = kcalloc(mapbuf_nr_devices, sizeof(*mapbuf_devs),
+			      GFP_KERNEL);
+	if (!mapbuf_devs)
+		return -ENOMEM;
+
+	for (i = 0; i < mapbuf_nr_devices; i++) {
+		ret = mapbuf_dev_init(&mapbuf_devs[i], i);
+		if (ret)
+			goto err_exit_devs;
+	}
+	return 0;
+
+err_exit_devs:
+	while (i--)
+		mapbuf_dev_exit(&mapbuf_devs[i]);
+	kfree(mapbuf_devs);
+	return ret;
+}
+
+static void __exit mapbuf_exit(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < mapbuf_nr_devices; i++)
+		mapbuf_dev_exit(&mapbuf_devs[i]);
+	kfree(mapbuf_devs);
+}
+
+module_init(mapbuf_init);
+module_exit(mapbuf_exit);
+
+MODULE_DESCRIPTION("Zeroed kernel buffer shared with user space through mmap");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * mapbuf internals shared with the KUnit suite (mapbuf_kunit.c).
+ */
+#ifndef _DRIVERS_MISC_MAPBUF_H
+#define _DRIVERS_MISC_MAPBUF_H
+
+#include <linux/atomic.h>
+#include <linux/fs.h>
+#include <linux/kref.h>
+#include <linux/miscdevice.h>
+#include <linux/mm_types.h>
+#include <linux/sizes.h>
+
+#define MAPBUF_MAX_SIZE		SZ_1G
+#define MAPBUF_MAX_DEVICES	64
+
+/**
+ * struct mapbuf_buf - a zeroed buffer that user space can map
+ * @ref: one reference for the device, one for each VMA that maps the buffer
+ * @nr_mappings: number of VMAs that map the buffer
+ * @nr_pages: size of the buffer in pages
+ * @pages: the order-0 pages of the buffer, in offset order; runs of them
+ *	are physically contiguous (cut from one high-order allocation)
+ */
+struct mapbuf_buf {
+	struct kref ref;
+	atomic_t nr_mappings;
+	unsigned long nr_pages;
+	struct page *pages[] __counted_by(nr_pages);
+};
+
+/**
+ * struct mapbuf_dev - one /dev/mapbufN
+ * @misc: the misc device; file->private_data points here after open
+ * @buf: the buffer, fixed for the life of the device
+ * @name: the device name, "mapbufN"
+ */
+struct mapbuf_dev {
+	struct miscdevice misc;
+	struct mapbuf_buf *buf;
+	char name[sizeof("mapbuf4294967295")];
+};
+
+#if IS_ENABLED(CONFIG_KUNIT)
+extern const struct file_operations mapbuf_fops;
+struct page *mapbuf_alloc_extent(unsigned int order);
+struct mapbuf_buf *mapbuf_buf_alloc(size_t size);
+void mapbuf_buf_put(struct mapbuf_buf *buf);
+struct page *mapbuf_buf_page(const struct mapbuf_buf *buf,
+			     unsigned long pgoff);
+int mapbuf_check_range(const struct mapbuf_buf *buf, unsigned long pgoff,
+		       unsigned long nr_pages);
+#endif
+
+#endif /* _DRIVERS_MISC_MAPBUF_H */

@@ -1,0 +1,520 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * KUnit tests for mapbuf: buffer setup, the offset-to-page lookup and its
+ * bounds check, and real mappings of the driver's file operations.
+ *
+ * The mapping tests wrap mapbuf_fops in an anonymous-inode file whose
+ * private_data points at a test device, and map it with kunit_vm_mmap()
+ * into a test mm, so the driver's real mmap and fault paths run and the
+ * test can reach the mapping with copy_to_user()/copy_from_user().
+ */
+
+#include <kunit/static_stub.h>
+#include <kunit/test.h>
+#include <linux/anon_inodes.h>
+#include <linux/err.h>
+#include <linux/file.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "mapbuf.h"
+
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+
+KUNIT_DEFINE_ACTION_WRAPPER(mapbuf_test_put_buf, mapbuf_buf_put,
+			    struct mapbuf_buf *);
+KUNIT_DEFINE_ACTION_WRAPPER(mapbuf_test_fput, fput, struct file *);
+
+#define MAPBUF_TEST_PAGES	4
+
+static struct mapbuf_buf *mapbuf_test_buf(struct kunit *test, size_t size)
+{
+	struct mapbuf_buf *buf = mapbuf_buf_alloc(size);
+	int ret;
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, buf);
+	ret = kunit_add_action_or_reset(test, mapbuf_test_put_buf, buf);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	return buf;
+}
+
+static u8 *mapbuf_test_kaddr(struct mapbuf_buf *buf, unsigned long pgoff)
+{
+	return page_address(mapbuf_buf_page(buf, pgoff));
+}
+
+/* ---- buffer setup ---- */
+
+struct mapbuf_size_case {
+	size_t size;
+	unsigned long nr_pages;
+};
+
+static const struct mapbuf_size_case mapbuf_size_cases[] = {
+	{ 1,			1 },
+	{ PAGE_SIZE - 1,	1 },
+	{ PAGE_SIZE,		1 },
+	{ PAGE_SIZE + 1,	2 },
+	{ 3 * PAGE_SIZE,	3 },
+	{ SZ_2M + 1,		SZ_2M / PAGE_SIZE + 1 },
+};
+
+static void mapbuf_size_case_desc(const struct mapbuf_size_case *c, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "size %zu", c->size);
+}
+
+KUNIT_ARRAY_PARAM(mapbuf_size, mapbuf_size_cases, mapbuf_size_case_desc);
+
+/* A size rounds up to whole pages, and every page exists. */
+static void mapbuf_alloc_rounds_size(struct kunit *test)
+{
+	const struct mapbuf_size_case *c = test->param_value;
+	struct mapbuf_buf *buf = mapbuf_test_buf(test, c->size);
+
+	KUNIT_EXPECT_EQ(test, buf->nr_pages, c->nr_pages);
+	KUNIT_EXPECT_NOT_NULL(test, mapbuf_buf_page(buf, c->nr_pages - 1));
+	KUNIT_EXPECT_NULL(test, mapbuf_buf_page(buf, c->nr_pages));
+}
+
+/* Fresh pages must never show what an earlier owner left in them. */
+static void mapbuf_alloc_zeroed(struct kunit *test)
+{
+	struct mapbuf_buf *buf = mapbuf_test_buf(test, SZ_2M + PAGE_SIZE);
+	unsigned long i;
+
+	for (i = 0; i < buf->nr_pages; i++)
+		KUNIT_ASSERT_NULL(test, memchr_inv(mapbuf_test_kaddr(buf, i),
+						   0, PAGE_SIZE));
+}
+
+/* Sizes outside 1..MAPBUF_MAX_SIZE are refused before any allocation. */
+static void mapbuf_alloc_rejects_bad_size(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, PTR_ERR(mapbuf_buf_alloc(0)), -EINVAL);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(mapbuf_buf_alloc(MAPBUF_MAX_SIZE + 1)),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(mapbuf_buf_alloc(SIZE_MAX)), -EINVAL);
+}
+
+/*
+ * A fake extent allocator: only order 0 succeeds, and only @budget times.
+ * It keeps a reference of its own on every page it hands out, so the test
+ * can tell afterwards whether mapbuf dropped its reference.
+ */
+struct mapbuf_fake_alloc {
+	unsigned int budget;
+	unsigned int nr_calls;
+	unsigned int nr_pages;
+	struct page *pages[8];
+};
+
+static struct page *mapbuf_fake_alloc_extent(unsigned int order)
+{
+	struct kunit *test = kunit_get_current_test();
+	struct mapbuf_fake_alloc *fake = test->priv;
+	struct page *page;
+
+	fake->nr_calls++;
+	if (order || fake->nr_pages == fake->budget)
+		return NULL;
+	page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	if (!page)
+		return NULL;
+	get_page(page);
+	fake->pages[fake->nr_pages++] = page;
+	return page;
+}
+
+static struct mapbuf_fake_alloc *mapbuf_fake_start(struct kunit *test,
+						   unsigned int budget)
+{
+	struct mapbuf_fake_alloc *fake;
+
+	fake = kunit_kzalloc(test, sizeof(*fake), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, fake);
+	fake->budget = budget;
+	test->priv = fake;
+	kunit_activate_static_stub(test, mapbuf_alloc_extent,
+				   mapbuf_fake_alloc_extent);
+	return fake;
+}
+
+/* Drop the fake allocator's references, checking mapbuf holds none. */
+static void mapbuf_fake_expect_released(struct kunit *test,
+					struct mapbuf_fake_alloc *fake)
+{
+	unsigned int i;
+
+	for (i = 0; i < fake->nr_pages; i++) {
+		KUNIT_EXPECT_EQ(test, page_ref_count(fake->pages[i]), 1);
+		put_page(fake->pages[i]);
+	}
+}
+
+/* No high-order memory at all: fall back to single pages and succeed. */
+static void mapbuf_alloc_falls_back_to_pages(struct kunit *test)
+{
+	struct mapbuf_fake_alloc *fake = mapbuf_fake_start(test, 8);
+	struct mapbuf_buf *buf = mapbuf_buf_alloc(8 * PAGE_SIZE);
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, buf);
+	KUNIT_EXPECT_EQ(test, fake->nr_pages, 8);
+	/* 8 pages: orders 3, 2, 1 fail once, then 8 single pages. */
+	KUNIT_EXPECT_EQ(test, fake->nr_calls, 3 + 8);
+	for (i = 0; i < 8; i++)
+		KUNIT_EXPECT_PTR_EQ(test, mapbuf_buf_page(buf, i),
+				    fake->pages[i]);
+	mapbuf_buf_put(buf);
+	mapbuf_fake_expect_released(test, fake);
+}
+
+/* Running out half way fails with -ENOMEM and gives back every page. */
+static void mapbuf_alloc_failure_unwinds(struct kunit *test)
+{
+	struct mapbuf_fake_alloc *fake = mapbuf_fake_start(test, 5);
+
+	KUNIT_EXPECT_EQ(test, PTR_ERR(mapbuf_buf_alloc(8 * PAGE_SIZE)),
+			-ENOMEM);
+	KUNIT_EXPECT_EQ(test, fake->nr_pages, 5);
+	mapbuf_fake_expect_released(test, fake);
+}
+
+/* ---- the offset-to-page lookup and its bounds check ---- */
+
+struct mapbuf_range_case {
+	const char *name;
+	unsigned long pgoff;
+	unsigned long nr_pages;
+	int err;
+};
+
+/* Against a buffer of MAPBUF_TEST_PAGES pages. */
+static const struct mapbuf_range_case mapbuf_range_cases[] = {
+	{ "first page",		0, 1, 0 },
+	{ "middle page",	MAPBUF_TEST_PAGES / 2, 1, 0 },
+	{ "last page",		MAPBUF_TEST_PAGES - 1, 1, 0 },
+	{ "whole buffer",	0, MAPBUF_TEST_PAGES, 0 },
+	{ "empty range",	0, 0, -ENXIO },
+	{ "one past the end",	MAPBUF_TEST_PAGES, 1, -ENXIO },
+	{ "one page too long",	0, MAPBUF_TEST_PAGES + 1, -ENXIO },
+	{ "runs past the end",	MAPBUF_TEST_PAGES - 1, 2, -ENXIO },
+	{ "offset ULONG_MAX",	ULONG_MAX, 1, -ENXIO },
+	{ "length wraps",	1, ULONG_MAX, -ENXIO },
+	{ "sum wraps to 0",	MAPBUF_TEST_PAGES - 1,
+				ULONG_MAX - MAPBUF_TEST_PAGES + 2, -ENXIO },
+};
+
+static void mapbuf_range_case_desc(const struct mapbuf_range_case *c,
+				   char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(mapbuf_range, mapbuf_range_cases, mapbuf_range_case_desc);
+
+/* Every range inside the buffer is allowed, every other one refused. */
+static void mapbuf_check_range_cases(struct kunit *test)
+{
+	const struct mapbuf_range_case *c = test->param_value;
+	struct mapbuf_buf *buf;
+
+	buf = mapbuf_test_buf(test, MAPBUF_TEST_PAGES * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, mapbuf_check_range(buf, c->pgoff, c->nr_pages),
+			c->err);
+}
+
+/*
+ * The lookup returns the page that holds the bytes at pgoff * PAGE_SIZE:
+ * tag each page with its index and read the tag back through the lookup.
+ */
+static void mapbuf_page_lookup(struct kunit *test)
+{
+	struct mapbuf_buf *buf;
+	unsigned long i;
+
+	buf = mapbuf_test_buf(test, MAPBUF_TEST_PAGES * PAGE_SIZE);
+	for (i = 0; i < MAPBUF_TEST_PAGES; i++)
+		*mapbuf_test_kaddr(buf, i) = i + 1;
+	for (i = 0; i < MAPBUF_TEST_PAGES; i++)
+		KUNIT_EXPECT_EQ(test, *mapbuf_test_kaddr(buf, i), i + 1);
+	KUNIT_EXPECT_NULL(test, mapbuf_buf_page(buf, MAPBUF_TEST_PAGES));
+	KUNIT_EXPECT_NULL(test, mapbuf_buf_page(buf, ULONG_MAX));
+}
+
+/* Pass-through extent allocator that records what it handed out. */
+struct mapbuf_extent_log {
+	unsigned int nr;
+	struct page *first[16];
+	unsigned int order[16];
+};
+
+static struct page *mapbuf_logged_alloc_extent(unsigned int order)
+{
+	struct kunit *test = kunit_get_current_test();
+	struct mapbuf_extent_log *log = test->priv;
+	struct page *page;
+
+	if (log->nr == ARRAY_SIZE(log->first))
+		return NULL;
+	page = alloc_pages(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN, order);
+	if (page) {
+		log->first[log->nr] = page;
+		log->order[log->nr++] = order;
+	}
+	return page;
+}
+
+/*
+ * Each extent lands in the buffer as consecutive pages with consecutive
+ * pfns, in offset order, whatever orders the allocator could give.
+ */
+static void mapbuf_extents_in_order(struct kunit *test)
+{
+	struct mapbuf_extent_log *log;
+	unsigned long pgoff = 0, pfn;
+	struct mapbuf_buf *buf;
+	unsigned int i, n;
+
+	log = kunit_kzalloc(test, sizeof(*log), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, log);
+	test->priv = log;
+	kunit_activate_static_stub(test, mapbuf_alloc_extent,
+				   mapbuf_logged_alloc_extent);
+	buf = mapbuf_test_buf(test, 7 * PAGE_SIZE);
+
+	for (i = 0; i < log->nr; i++) {
+		pfn = page_to_pfn(log->first[i]);
+		for (n = 0; n < 1U << log->order[i]; n++, pgoff++)
+			KUNIT_EXPECT_EQ(test,
+					page_to_pfn(mapbuf_buf_page(buf, pgoff)),
+					pfn + n);
+	}
+	KUNIT_EXPECT_EQ(test, pgoff, 7);
+}
+
+/* ---- real mappings ---- */
+
+struct mapbuf_map_ctx {
+	struct mapbuf_dev dev;
+	struct file *file;
+};
+
+/* A file on mapbuf_fops backed by a fresh buffer of @nr_pages pages. */
+static struct mapbuf_map_ctx *mapbuf_map_ctx(struct kunit *test,
+					     unsigned long nr_pages)
+{
+	struct mapbuf_map_ctx *ctx;
+	int ret;
+
+	if (!IS_ENABLED(CONFIG_MMU))
+		kunit_skip(test, "user mappings need an MMU");
+
+	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	ctx->dev.buf = mapbuf_test_buf(test, nr_pages * PAGE_SIZE);
+	ctx->file = anon_inode_getfile("[mapbuf]", &mapbuf_fops,
+				       &ctx->dev.misc, O_RDWR);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ctx->file);
+	ret = kunit_add_action_or_reset(test, mapbuf_test_fput, ctx->file);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	return ctx;
+}
+
+static unsigned long mapbuf_map(struct kunit *test, struct mapbuf_map_ctx *ctx,
+				unsigned long len, unsigned long prot,
+				unsigned long flags, unsigned long offset)
+{
+	return kunit_vm_mmap(test, ctx->file, 0, len, prot, flags, offset);
+}
+
+static void mapbuf_expect_mapped(struct kunit *test, unsigned long addr)
+{
+	KUNIT_ASSERT_NE(test, addr, 0);
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR_VALUE(addr), "mmap: %ld",
+			       (long)addr);
+}
+
+/* A store through a shared mapping lands in the buffer itself. */
+static void mapbuf_map_shared_store(struct kunit *test)
+{
+	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, MAPBUF_TEST_PAGES);
+	unsigned long addr;
+
+	addr = mapbuf_map(test, ctx, MAPBUF_TEST_PAGES * PAGE_SIZE,
+			  PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+	mapbuf_expect_mapped(test, addr);
+	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)addr + PAGE_SIZE,
+					   "new", 4), 0);
+	KUNIT_EXPECT_STREQ(test, mapbuf_test_kaddr(ctx->dev.buf, 1), "new");
+}
+
+/* A shared mapping shows what the kernel writes into the buffer. */
+static void mapbuf_map_shared_load(struct kunit *test)
+{
+	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, MAPBUF_TEST_PAGES);
+	unsigned long addr;
+	char seen[4];
+
+	addr = mapbuf_map(test, ctx, MAPBUF_TEST_PAGES * PAGE_SIZE, PROT_READ,
+			  MAP_SHARED, 0);
+	mapbuf_expect_mapped(test, addr);
+	strscpy(mapbuf_test_kaddr(ctx->dev.buf, 3), "old", 4);
+	KUNIT_ASSERT_EQ(test, copy_from_user(seen, (void __user *)addr +
+					     3 * PAGE_SIZE, 4), 0);
+	KUNIT_EXPECT_STREQ(test, seen, "old");
+}
+
+/* A store through a private mapping goes to a copy, never the buffer. */
+static void mapbuf_map_private_store(struct kunit *test)
+{
+	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, MAPBUF_TEST_PAGES);
+	unsigned long addr;
+	char seen[4];
+
+	strscpy(mapbuf_test_kaddr(ctx->dev.buf, 0), "old", 4);
+	addr = mapbuf_map(test, ctx, PAGE_SIZE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE, 0);
+	mapbuf_expect_mapped(test, addr);
+	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)addr, "new", 4), 0);
+	KUNIT_ASSERT_EQ(test, copy_from_user(seen, (void __user *)addr, 4), 0);
+	KUNIT_EXPECT_STREQ(test, seen, "new");
+	KUNIT_EXPECT_STREQ(test, mapbuf_test_kaddr(ctx->dev.buf, 0), "old");
+}
+
+/* The file offset selects the first buffer page of the mapping. */
+static void mapbuf_map_offset(struct kunit *test)
+{
+	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, MAPBUF_TEST_PAGES);
+	unsigned long addr;
+
+	addr = mapbuf_map(test, ctx, PAGE_SIZE, PROT_READ | PROT_WRITE,
+			  MAP_SHARED, (MAPBUF_TEST_PAGES - 1) * PAGE_SIZE);
+	mapbuf_expect_mapped(test, addr);
+	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)addr, "end", 4), 0);
+	KUNIT_EXPECT_STREQ(test,
+			   mapbuf_test_kaddr(ctx->dev.buf,
+					     MAPBUF_TEST_PAGES - 1), "end");
+	KUNIT_EXPECT_EQ(test, *mapbuf_test_kaddr(ctx->dev.buf, 0), 0);
+}
+
+struct mapbuf_geometry_case {
+	const char *name;
+	unsigned long pgoff;
+	unsigned long nr_pages;
+};
+
+static const struct mapbuf_geometry_case mapbuf_geometry_cases[] = {
+	{ "one page too long",	0, MAPBUF_TEST_PAGES + 1 },
+	{ "offset at the end",	MAPBUF_TEST_PAGES, 1 },
+	{ "runs past the end",	MAPBUF_TEST_PAGES - 1, 2 },
+	{ "offset far past",	1UL << 20, 1 },
+};
+
+static void mapbuf_geometry_case_desc(const struct mapbuf_geometry_case *c,
+				      char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(mapbuf_geometry, mapbuf_geometry_cases,
+		  mapbuf_geometry_case_desc);
+
+/* mmap refuses any range that is not inside the buffer with -ENXIO. */
+static void mapbuf_map_refuses_geometry(struct kunit *test)
+{
+	const struct mapbuf_geometry_case *c = test->param_value;
+	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, MAPBUF_TEST_PAGES);
+	unsigned long addr;
+
+	addr = mapbuf_map(test, ctx, c->nr_pages * PAGE_SIZE, PROT_READ,
+			  MAP_SHARED, c->pgoff * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, (long)addr, -ENXIO);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->dev.buf->nr_mappings), 0);
+}
+
+/* The buffer is data: an executable mapping is refused. */
+static void mapbuf_map_refuses_exec(struct kunit *test)
+{
+	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, MAPBUF_TEST_PAGES);
+	unsigned long addr;
+
+	addr = mapbuf_map(test, ctx, PAGE_SIZE, PROT_READ | PROT_EXEC,
+			  MAP_SHARED, 0);
+	KUNIT_EXPECT_EQ(test, (long)addr, -EPERM);
+}
+
+/* Each VMA holds a buffer reference and counts as one mapping. */
+static void mapbuf_map_counts_vmas(struct kunit *test)
+{
+	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, MAPBUF_TEST_PAGES);
+	struct mapbuf_buf *buf = ctx->dev.buf;
+	unsigned long addr;
+
+	addr = mapbuf_map(test, ctx, 3 * PAGE_SIZE, PROT_READ, MAP_SHARED, 0);
+	mapbuf_expect_mapped(test, addr);
+	KUNIT_EXPECT_EQ(test, atomic_read(&buf->nr_mappings), 1);
+	KUNIT_EXPECT_EQ(test, kref_read(&buf->ref), 2);
+
+	/* Unmapping the middle page splits the VMA in two. */
+	KUNIT_ASSERT_EQ(test, vm_munmap(addr + PAGE_SIZE, PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&buf->nr_mappings), 2);
+	KUNIT_EXPECT_EQ(test, kref_read(&buf->ref), 3);
+
+	KUNIT_ASSERT_EQ(test, vm_munmap(addr, 3 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&buf->nr_mappings), 0);
+	KUNIT_EXPECT_EQ(test, kref_read(&buf->ref), 1);
+}
+
+/* A mapping keeps the buffer alive after the device lets go of it. */
+static void mapbuf_map_outlives_device(struct kunit *test)
+{
+	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, MAPBUF_TEST_PAGES);
+	struct mapbuf_buf *buf = ctx->dev.buf;
+	unsigned long addr;
+	char seen[4];
+
+	addr = mapbuf_map(test, ctx, PAGE_SIZE, PROT_READ | PROT_WRITE,
+			  MAP_SHARED, 0);
+	mapbuf_expect_mapped(test, addr);
+	/* Take the device's place: the put below must not free the buffer. */
+	kref_get(&buf->ref);
+	mapbuf_buf_put(buf);
+	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)addr, "abc", 4), 0);
+	KUNIT_ASSERT_EQ(test, copy_from_user(seen, (void __user *)addr, 4), 0);
+	KUNIT_EXPECT_STREQ(test, seen, "abc");
+	KUNIT_EXPECT_STREQ(test, mapbuf_test_kaddr(buf, 0), "abc");
+}
+
+static struct kunit_case mapbuf_test_cases[] = {
+	KUNIT_CASE_PARAM(mapbuf_alloc_rounds_size, mapbuf_size_gen_params),
+	KUNIT_CASE(mapbuf_alloc_zeroed),
+	KUNIT_CASE(mapbuf_alloc_rejects_bad_size),
+	KUNIT_CASE(mapbuf_alloc_falls_back_to_pages),
+	KUNIT_CASE(mapbuf_alloc_failure_unwinds),
+	KUNIT_CASE_PARAM(mapbuf_check_range_cases, mapbuf_range_gen_params),
+	KUNIT_CASE(mapbuf_page_lookup),
+	KUNIT_CASE(mapbuf_extents_in_order),
+	KUNIT_CASE(mapbuf_map_shared_store),
+	KUNIT_CASE(mapbuf_map_shared_load),
+	KUNIT_CASE(mapbuf_map_private_store),
+	KUNIT_CASE(mapbuf_map_offset),
+	KUNIT_CASE_PARAM(mapbuf_map_refuses_geometry,
+			 mapbuf_geometry_gen_params),
+	KUNIT_CASE(mapbuf_map_refuses_exec),
+	KUNIT_CASE(mapbuf_map_counts_vmas),
+	KUNIT_CASE(mapbuf_map_outlives_device),
+	{}
+};
+
+static struct kunit_suite mapbuf_test_suite = {
+	.name = "mapbuf",
+	.test_cases = mapbuf_test_cases,
+};
+kunit_test_suite(mapbuf_test_suite);
+
+MODULE_DESCRIPTION("KUnit tests for mapbuf");
+MODULE_LICENSE("GPL");

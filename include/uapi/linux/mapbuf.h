@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-only WITH Linux-syscall-note */
+/*
+ * mapbuf: a zeroed kernel buffer shared with user space through mmap(2),
+ * read(2) and write(2). See Documentation/misc-devices/mapbuf.rst.
+ */
+#ifndef _UAPI_LINUX_MAPBUF_H
+#define _UAPI_LINUX_MAPBUF_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/**
+ * struct mapbuf_info - what MAPBUF_IOC_INFO reports
+ * @size: size of the buffer in bytes, a multiple of the page size
+ * @nr_mappings: number of live mappings (VMAs) of the buffer
+ * @reserved: always zero
+ */
+struct mapbuf_info {
+	__u64 size;
+	__u32 nr_mappings;
+	__u32 reserved;
+};
+
+/**
+ * struct mapbuf_fill - argument of MAPBUF_IOC_FILL
+ * @value: the byte every byte of the buffer is set to
+ * @reserved: must be zero
+ */
+struct mapbuf_fill {
+	__u8 value;
+	__u8 reserved[7];
+};
+
+#define MAPBUF_IOC_MAGIC	0xB9
+
+#define MAPBUF_IOC_INFO		_IOR(MAPBUF_IOC_MAGIC, 0x00, struct mapbuf_info)
+#define MAPBUF_IOC_CLEAR	_IO(MAPBUF_IOC_MAGIC, 0x01)
+#define MAPBUF_IOC_FILL		_IOW(MAPBUF_IOC_MAGIC, 0x02, struct mapbuf_fill)
+
+#endif /* _UAPI_LINUX_MAPBUF_H */
