@@ -514,6 +514,7 @@ static struct kunit_suite mapbuf_test_suite = {
 	.name = "mapbuf",
 	.test_cases = mapbuf_test_cases,
 };
+
 kunit_test_suite(mapbuf_test_suite);
 
 MODULE_DESCRIPTION("KUnit tests for mapbuf");
