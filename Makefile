@@ -12,7 +12,7 @@ else
 HARNESS := tools/harness/run
 KDIR ?= .cache/build-x86_64
 
-.PHONY: check demo patches module clean
+.PHONY: check demo patches module clean distclean
 
 check demo patches:
 	$(HARNESS) $@
@@ -22,5 +22,10 @@ module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
 clean:
-	rm -rf out .cache
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -rf out
+
+# Also drop the unpacked tree and every build in it (minutes to redo).
+distclean: clean
+	rm -rf .cache
 endif
