@@ -31,10 +31,19 @@ struct mapbuf_fill {
 	__u8 reserved[7];
 };
 
+/**
+ * struct mapbuf_resize - argument of MAPBUF_IOC_RESIZE
+ * @size: the new size in bytes, rounded up to whole pages
+ */
+struct mapbuf_resize {
+	__u64 size;
+};
+
 #define MAPBUF_IOC_MAGIC	0xB9
 
 #define MAPBUF_IOC_INFO		_IOR(MAPBUF_IOC_MAGIC, 0x00, struct mapbuf_info)
 #define MAPBUF_IOC_CLEAR	_IO(MAPBUF_IOC_MAGIC, 0x01)
 #define MAPBUF_IOC_FILL		_IOW(MAPBUF_IOC_MAGIC, 0x02, struct mapbuf_fill)
+#define MAPBUF_IOC_RESIZE	_IOW(MAPBUF_IOC_MAGIC, 0x03, struct mapbuf_resize)
 
 #endif /* _UAPI_LINUX_MAPBUF_H */
