@@ -141,8 +141,7 @@ static void count(enum op op)
 	atomic_fetch_add(&sh->ops[op], 1);
 }
 
-static __attribute__((format(printf, 2, 3)))
-void bad(enum check check, const char *fmt, ...)
+static __printf(2, 3) void bad(enum check check, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -191,7 +190,7 @@ static bool known_size(__u64 size)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(sizes); i++)
 		if (size == sizes[i])
 			return true;
 	return false;
@@ -339,11 +338,10 @@ static void mapping_life(int fd, struct rng *r)
 	else
 		count(OP_MREMAP_GROW);
 
-	if (!shared && left == len) {
+	if (!shared && left == len)
 		check_cow(p + len - page, "private mapping at the end");
-	} else if (shared) {
+	else if (shared)
 		check_bytes(p, left, "shared mapping after remap");
-	}
 
 	/* A hole in the middle, then the rest. */
 	if (left >= 3 * page && munmap(p + page, page))
@@ -420,7 +418,7 @@ static bool count_fits(ssize_t ret, off_t pos, size_t len, bool write)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 		if ((size_t)pos >= sizes[i]) {
 			if (write ? ret == -1 && errno == ENOSPC : ret == 0)
 				return true;
@@ -666,7 +664,7 @@ int main(int argc, char **argv)
 {
 	void *(*kinds[])(void *) = { mapper, mapper, io, io, filler, pinner,
 				     forker, resizer };
-	pthread_t threads[sizeof(kinds) / sizeof(kinds[0])];
+	pthread_t threads[ARRAY_SIZE(kinds)];
 	unsigned int t = seconds(argc, argv), i;
 	struct mapbuf_info info;
 	int fd, nr;
@@ -701,13 +699,13 @@ int main(int argc, char **argv)
 	ksft_set_plan(NR_CHECKS + 2);
 	ksft_print_msg("%u s on %s, %llu bytes\n", t, DEVICE,
 		       (unsigned long long)info.size);
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(kinds); i++)
 		if (pthread_create(&threads[i], NULL, kinds[i],
 				   (void *)(unsigned long)i))
 			ksft_exit_fail_msg("pthread_create failed\n");
 	sleep(t);
 	atomic_store(&sh->stop, 1);
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(kinds); i++)
 		pthread_join(threads[i], NULL);
 
 	print_ops();
