@@ -206,6 +206,9 @@ static const struct mapbuf_range_case mapbuf_range_cases[] = {
 	{ "length wraps",	1, ULONG_MAX, -ENXIO },
 	{ "sum wraps to 0",	MAPBUF_TEST_PAGES - 1,
 				ULONG_MAX - MAPBUF_TEST_PAGES + 2, -ENXIO },
+	/* In bytes, these wrap to ranges inside the buffer. */
+	{ "offset in bytes wraps", (ULONG_MAX >> PAGE_SHIFT) + 1, 1, -ENXIO },
+	{ "length in bytes wraps", 0, (ULONG_MAX >> PAGE_SHIFT) + 2, -ENXIO },
 };
 
 static void mapbuf_range_case_desc(const struct mapbuf_range_case *c,
@@ -421,7 +424,7 @@ static const struct mapbuf_geometry_case mapbuf_geometry_cases[] = {
 	{ "one page too long",	0, MAPBUF_TEST_PAGES + 1 },
 	{ "offset at the end",	MAPBUF_TEST_PAGES, 1 },
 	{ "runs past the end",	MAPBUF_TEST_PAGES - 1, 2 },
-	{ "offset far past",	1UL << 20, 1 },
+	{ "offset past any buffer", MAPBUF_MAX_SIZE / PAGE_SIZE, 1 },
 };
 
 static void mapbuf_geometry_case_desc(const struct mapbuf_geometry_case *c,
