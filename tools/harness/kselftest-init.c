@@ -2,8 +2,8 @@
 /*
  * PID 1 of the arm64 harness VM: what tools/harness/init does for
  * harness=check, for a guest that has no busybox of its own architecture.
- * Load mapbuf, run the kselftest binary (its TAP goes to the console),
- * check that the module unloads, and end the VM.
+ * Load mapbuf, run the kselftest programs (their TAP goes to the
+ * console), check that the module unloads, and end the VM.
  *
  * Built static with the cross compiler that builds the kselftest, so the
  * VM needs nothing from the host but this file.
@@ -21,7 +21,9 @@
 #define MODULE		"/mapbuf.ko"
 #define MODULE_PARAMS	"nr_devices=2 size=1048576"
 #define TEST_DIR	"/kselftest/mapbuf"
-#define TEST		"./mapbuf_test"
+
+/* As TEST_GEN_PROGS in tools/testing/selftests/mapbuf/Makefile. */
+static const char * const mapbuf_tests[] = { "mapbuf_test", "mapbuf_stress" };
 
 static void mount_fs(const char *type, const char *dir)
 {
@@ -40,8 +42,8 @@ static int load_module(void)
 	return syscall(SYS_finit_module, fd, MODULE_PARAMS, 0);
 }
 
-/* Run the test in TEST_DIR, as run_kselftest.sh would; its wait status. */
-static int run_test(void)
+/* Run a test in TEST_DIR, as run_kselftest.sh would; its wait status. */
+static int run_test(const char *test)
 {
 	int status;
 	pid_t pid;
@@ -50,8 +52,8 @@ static int run_test(void)
 	pid = fork();
 	if (pid == 0) {
 		if (chdir(TEST_DIR) == 0)
-			execl(TEST, TEST, (char *)NULL);
-		printf("HARNESS: %s/%s: %m\n", TEST_DIR, TEST);
+			execl(test, test, (char *)NULL);
+		printf("HARNESS: %s/%s: %m\n", TEST_DIR, test);
 		_exit(127);
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) != pid)
@@ -61,13 +63,17 @@ static int run_test(void)
 
 int main(void)
 {
+	unsigned int i;
+
 	mount_fs("proc", "/proc");
 	mount_fs("sysfs", "/sys");
 	mount_fs("devtmpfs", "/dev");
 
 	if (load_module() == 0) {
 		puts("HARNESS: kselftest");
-		printf("HARNESS: kselftest wait status %d\n", run_test());
+		for (i = 0; i < sizeof(mapbuf_tests) / sizeof(*mapbuf_tests); i++)
+			printf("HARNESS: %s wait status %d\n", mapbuf_tests[i],
+			       run_test(mapbuf_tests[i]));
 		/* Every fd and mapping is gone now: unloading must work. */
 		if (syscall(SYS_delete_module, "mapbuf", O_NONBLOCK) == 0)
 			puts("HARNESS: rmmod ok");
