@@ -17,19 +17,28 @@
  * and mremap() need nothing from the driver, and get_user_pages() works on
  * a mapping. remap_pfn_range() would give none of that.
  *
- * Lifetime: the buffer is refcounted. The device holds one reference and
- * every VMA that maps the buffer holds one, so the pages outlive every
- * mapping even if the device goes first. Open files and VMAs hold the
+ * Lifetime: the buffer is refcounted. The device holds one reference to
+ * its current buffer, every VMA holds one to the buffer it maps, and
+ * read(), write() and the ioctls hold one while they run, so the pages
+ * outlive every user even if the device lets go first. MAPBUF_IOC_RESIZE
+ * installs a new buffer, and only while nothing maps the old one, so no
+ * mapped memory is ever freed or shrunk. Open files and VMAs hold the
  * module (fops.owner), so rmmod waits until both are gone.
+ *
+ * Locking: dev->lock guards dev->buf and makes mmap() and resize agree on
+ * the mapping count. mmap() takes it under mmap_lock; copies to and from
+ * user memory, which may fault and take mmap_lock, run without it.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cleanup.h>
 #include <linux/gfp.h>
 #include <linux/log2.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -250,10 +259,24 @@ static void mapbuf_buf_memset(struct mapbuf_buf *buf, u8 value)
 	}
 }
 
-static struct mapbuf_buf *mapbuf_file_buf(struct file *file)
+static struct mapbuf_dev *mapbuf_file_dev(struct file *file)
 {
 	/* misc_open() points private_data at our miscdevice. */
-	return container_of(file->private_data, struct mapbuf_dev, misc)->buf;
+	return container_of(file->private_data, struct mapbuf_dev, misc);
+}
+
+/* The device's current buffer, with a reference for the caller. */
+static struct mapbuf_buf *mapbuf_dev_get_buf(struct mapbuf_dev *dev)
+{
+	guard(mutex)(&dev->lock);
+	kref_get(&dev->buf->ref);
+	return dev->buf;
+}
+
+static bool mapbuf_dev_is_mapped(struct mapbuf_dev *dev)
+{
+	lockdep_assert_held(&dev->lock);
+	return atomic_read(&dev->buf->nr_mappings);
 }
 
 static void mapbuf_vm_open(struct vm_area_struct *vma)
@@ -299,7 +322,7 @@ static const struct vm_operations_struct mapbuf_vm_ops = {
 
 static int mapbuf_mmap(struct file *file, struct vm_area_struct *vma)
 {
-	struct mapbuf_buf *buf = mapbuf_file_buf(file);
+	struct mapbuf_dev *dev = mapbuf_file_dev(file);
 	int ret;
 
 	/*
@@ -310,7 +333,9 @@ static int mapbuf_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EPERM;
 	vm_flags_clear(vma, VM_MAYEXEC);
 
-	ret = mapbuf_check_range(buf, vma->vm_pgoff, vma_pages(vma));
+	/* Held until the VMA is counted, so that a resize sees it. */
+	guard(mutex)(&dev->lock);
+	ret = mapbuf_check_range(dev->buf, vma->vm_pgoff, vma_pages(vma));
 	if (ret)
 		return ret;
 
@@ -321,44 +346,116 @@ static int mapbuf_mmap(struct file *file, struct vm_area_struct *vma)
 	 */
 	vm_flags_set(vma, VM_DONTEXPAND);
 	vma->vm_ops = &mapbuf_vm_ops;
-	vma->vm_private_data = buf;
+	vma->vm_private_data = dev->buf;
 	mapbuf_vm_open(vma);
 	return 0;
 }
 
+/*
+ * The copy runs on a reference, not under dev->lock: the user buffer may
+ * be a mapping of this device, and faulting it in takes mmap_lock, which
+ * mmap() holds while it takes dev->lock. A resize meanwhile leaves the
+ * copy on the buffer it started with.
+ */
 static ssize_t mapbuf_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
-	return mapbuf_buf_copy(mapbuf_file_buf(iocb->ki_filp), &iocb->ki_pos,
-			       to);
+	struct mapbuf_dev *dev = mapbuf_file_dev(iocb->ki_filp);
+	struct mapbuf_buf *buf = mapbuf_dev_get_buf(dev);
+	ssize_t ret;
+
+	ret = mapbuf_buf_copy(buf, &iocb->ki_pos, to);
+	mapbuf_buf_put(buf);
+	return ret;
 }
 
 static ssize_t mapbuf_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
-	struct mapbuf_buf *buf = mapbuf_file_buf(iocb->ki_filp);
+	struct mapbuf_dev *dev = mapbuf_file_dev(iocb->ki_filp);
+	struct mapbuf_buf *buf = mapbuf_dev_get_buf(dev);
+	ssize_t ret = -ENOSPC;
 
-	/* Like a full disk: the buffer never grows. */
-	if (iov_iter_count(from) && iocb->ki_pos >= mapbuf_buf_size(buf))
-		return -ENOSPC;
-	return mapbuf_buf_copy(buf, &iocb->ki_pos, from);
+	/* Like a full disk: writing never grows the buffer. */
+	if (!iov_iter_count(from) || iocb->ki_pos < mapbuf_buf_size(buf))
+		ret = mapbuf_buf_copy(buf, &iocb->ki_pos, from);
+	mapbuf_buf_put(buf);
+	return ret;
 }
 
 static loff_t mapbuf_llseek(struct file *file, loff_t offset, int whence)
 {
-	return fixed_size_llseek(file, offset, whence,
-				 mapbuf_buf_size(mapbuf_file_buf(file)));
+	struct mapbuf_dev *dev = mapbuf_file_dev(file);
+	loff_t size;
+
+	scoped_guard(mutex, &dev->lock)
+		size = mapbuf_buf_size(dev->buf);
+	return fixed_size_llseek(file, offset, whence, size);
 }
 
-static long mapbuf_ioctl_info(struct mapbuf_buf *buf, void __user *argp)
+/**
+ * mapbuf_dev_resize() - replace a device's buffer with a new, zeroed one
+ * @dev: the device
+ * @size: the new size in bytes, rounded up to whole pages
+ *
+ * Memory that is still mapped is never freed, so the buffer is only
+ * replaced while nothing maps it. On any error the old buffer stays, with
+ * its contents.
+ *
+ * Return: 0, -EINVAL if @size is 0 or above MAPBUF_MAX_SIZE, -EBUSY while
+ * the buffer is mapped, or -ENOMEM.
+ */
+VISIBLE_IF_KUNIT int mapbuf_dev_resize(struct mapbuf_dev *dev, u64 size)
 {
-	struct mapbuf_info info = {
-		.size = mapbuf_buf_size(buf),
-		.nr_mappings = atomic_read(&buf->nr_mappings),
-	};
+	struct mapbuf_buf *buf, *old;
 
+	/* Check the u64: on 32-bit a size_t would lose the high bits. */
+	if (!size || size > MAPBUF_MAX_SIZE)
+		return -EINVAL;
+	/* Do not allocate up to 1 GiB only to find the buffer mapped. */
+	scoped_guard(mutex, &dev->lock) {
+		if (mapbuf_dev_is_mapped(dev))
+			return -EBUSY;
+	}
+
+	buf = mapbuf_buf_alloc(size);
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+
+	mutex_lock(&dev->lock);
+	/* Mapped again while we allocated. */
+	if (mapbuf_dev_is_mapped(dev)) {
+		mutex_unlock(&dev->lock);
+		mapbuf_buf_put(buf);
+		return -EBUSY;
+	}
+	old = dev->buf;
+	dev->buf = buf;
+	mutex_unlock(&dev->lock);
+
+	mapbuf_buf_put(old);
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(mapbuf_dev_resize);
+
+static long mapbuf_ioctl_info(struct mapbuf_dev *dev, void __user *argp)
+{
+	struct mapbuf_info info = {};
+
+	scoped_guard(mutex, &dev->lock) {
+		info.size = mapbuf_buf_size(dev->buf);
+		info.nr_mappings = atomic_read(&dev->buf->nr_mappings);
+	}
 	return copy_to_user(argp, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
-static long mapbuf_ioctl_fill(struct mapbuf_buf *buf, void __user *argp)
+static void mapbuf_dev_memset(struct mapbuf_dev *dev, u8 value)
+{
+	struct mapbuf_buf *buf = mapbuf_dev_get_buf(dev);
+
+	mapbuf_buf_memset(buf, value);
+	mapbuf_buf_put(buf);
+}
+
+static long mapbuf_ioctl_fill(struct mapbuf_dev *dev, void __user *argp)
 {
 	struct mapbuf_fill fill;
 
@@ -367,29 +464,40 @@ static long mapbuf_ioctl_fill(struct mapbuf_buf *buf, void __user *argp)
 	/* Reserved bytes must be zero so that they can get a meaning later. */
 	if (memchr_inv(fill.reserved, 0, sizeof(fill.reserved)))
 		return -EINVAL;
-	mapbuf_buf_memset(buf, fill.value);
+	mapbuf_dev_memset(dev, fill.value);
 	return 0;
+}
+
+static long mapbuf_ioctl_resize(struct mapbuf_dev *dev, void __user *argp)
+{
+	struct mapbuf_resize resize;
+
+	if (copy_from_user(&resize, argp, sizeof(resize)))
+		return -EFAULT;
+	return mapbuf_dev_resize(dev, resize.size);
 }
 
 static long mapbuf_ioctl(struct file *file, unsigned int cmd,
 			 unsigned long arg)
 {
-	struct mapbuf_buf *buf = mapbuf_file_buf(file);
+	struct mapbuf_dev *dev = mapbuf_file_dev(file);
 	void __user *argp = (void __user *)arg;
 
 	/* Changing the buffer takes the same right as write(2). */
-	if ((cmd == MAPBUF_IOC_CLEAR || cmd == MAPBUF_IOC_FILL) &&
-	    !(file->f_mode & FMODE_WRITE))
+	if ((cmd == MAPBUF_IOC_CLEAR || cmd == MAPBUF_IOC_FILL ||
+	     cmd == MAPBUF_IOC_RESIZE) && !(file->f_mode & FMODE_WRITE))
 		return -EBADF;
 
 	switch (cmd) {
 	case MAPBUF_IOC_INFO:
-		return mapbuf_ioctl_info(buf, argp);
+		return mapbuf_ioctl_info(dev, argp);
 	case MAPBUF_IOC_CLEAR:
-		mapbuf_buf_memset(buf, 0);
+		mapbuf_dev_memset(dev, 0);
 		return 0;
 	case MAPBUF_IOC_FILL:
-		return mapbuf_ioctl_fill(buf, argp);
+		return mapbuf_ioctl_fill(dev, argp);
+	case MAPBUF_IOC_RESIZE:
+		return mapbuf_ioctl_resize(dev, argp);
 	default:
 		return -ENOTTY;
 	}
@@ -417,6 +525,7 @@ static int mapbuf_dev_init(struct mapbuf_dev *dev, unsigned int index)
 		return PTR_ERR(dev->buf);
 	}
 
+	mutex_init(&dev->lock);
 	snprintf(dev->name, sizeof(dev->name), "mapbuf%u", index);
 	dev->misc.minor = MISC_DYNAMIC_MINOR;
 	dev->misc.name = dev->name;
@@ -428,6 +537,7 @@ static int mapbuf_dev_init(struct mapbuf_dev *dev, unsigned int index)
 	return 0;
 
 err_put_buf:
+	mutex_destroy(&dev->lock);
 	mapbuf_buf_put(dev->buf);
 	return ret;
 }
@@ -436,6 +546,7 @@ static void mapbuf_dev_exit(struct mapbuf_dev *dev)
 {
 	misc_deregister(&dev->misc);
 	mapbuf_buf_put(dev->buf);
+	mutex_destroy(&dev->lock);
 }
 
 static int __init mapbuf_check_params(void)

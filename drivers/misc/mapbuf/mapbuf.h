@@ -10,6 +10,7 @@
 #include <linux/kref.h>
 #include <linux/miscdevice.h>
 #include <linux/mm_types.h>
+#include <linux/mutex.h>
 #include <linux/sizes.h>
 
 #define MAPBUF_MAX_SIZE		SZ_1G
@@ -33,11 +34,13 @@ struct mapbuf_buf {
 /**
  * struct mapbuf_dev - one /dev/mapbufN
  * @misc: the misc device; file->private_data points here after open
- * @buf: the buffer, fixed for the life of the device
+ * @lock: serialises replacing @buf with mmap() and with other readers of it
+ * @buf: the current buffer; the device holds one reference to it
  * @name: the device name, "mapbufN"
  */
 struct mapbuf_dev {
 	struct miscdevice misc;
+	struct mutex lock; /* guards @buf */
 	struct mapbuf_buf *buf;
 	char name[sizeof("mapbuf4294967295")];
 };
@@ -51,6 +54,7 @@ struct page *mapbuf_buf_page(const struct mapbuf_buf *buf,
 			     unsigned long pgoff);
 int mapbuf_check_range(const struct mapbuf_buf *buf, unsigned long pgoff,
 		       unsigned long nr_pages);
+int mapbuf_dev_resize(struct mapbuf_dev *dev, u64 size);
 #endif
 
 #endif /* _DRIVERS_MISC_MAPBUF_H */

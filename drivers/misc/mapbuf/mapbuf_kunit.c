@@ -303,6 +303,15 @@ struct mapbuf_map_ctx {
 	struct file *file;
 };
 
+/* Drop the device's reference to whichever buffer it has by now. */
+static void mapbuf_test_dev_exit(void *data)
+{
+	struct mapbuf_dev *dev = data;
+
+	mapbuf_buf_put(dev->buf);
+	mutex_destroy(&dev->lock);
+}
+
 /* A file on mapbuf_fops backed by a fresh buffer of @nr_pages pages. */
 static struct mapbuf_map_ctx *mapbuf_map_ctx(struct kunit *test,
 					     unsigned long nr_pages)
@@ -312,7 +321,11 @@ static struct mapbuf_map_ctx *mapbuf_map_ctx(struct kunit *test,
 
 	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
-	ctx->dev.buf = mapbuf_test_buf(test, nr_pages * PAGE_SIZE);
+	ctx->dev.buf = mapbuf_buf_alloc(nr_pages * PAGE_SIZE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ctx->dev.buf);
+	mutex_init(&ctx->dev.lock);
+	ret = kunit_add_action_or_reset(test, mapbuf_test_dev_exit, &ctx->dev);
+	KUNIT_ASSERT_EQ(test, ret, 0);
 	ctx->file = anon_inode_getfile("[mapbuf]", &mapbuf_fops,
 				       &ctx->dev.misc, O_RDWR);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ctx->file);
@@ -486,6 +499,117 @@ static void mapbuf_map_outlives_device(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, mapbuf_test_kaddr(buf, 0), "abc");
 }
 
+/* ---- resize ---- */
+
+static bool mapbuf_test_zeroed(struct mapbuf_buf *buf)
+{
+	unsigned long i;
+
+	for (i = 0; i < buf->nr_pages; i++)
+		if (memchr_inv(mapbuf_test_kaddr(buf, i), 0, PAGE_SIZE))
+			return false;
+	return true;
+}
+
+/* A resize installs a new, zeroed buffer of the rounded-up size. */
+static void mapbuf_resize_replaces_buffer(struct kunit *test)
+{
+	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, MAPBUF_TEST_PAGES);
+	struct mapbuf_buf *old = ctx->dev.buf;
+
+	memset(mapbuf_test_kaddr(old, 0), 0xa5, PAGE_SIZE);
+	KUNIT_ASSERT_EQ(test, mapbuf_dev_resize(&ctx->dev, 2 * PAGE_SIZE + 1),
+			0);
+	KUNIT_EXPECT_PTR_NE(test, ctx->dev.buf, old);
+	KUNIT_EXPECT_EQ(test, ctx->dev.buf->nr_pages, 3);
+	KUNIT_EXPECT_TRUE(test, mapbuf_test_zeroed(ctx->dev.buf));
+}
+
+struct mapbuf_resize_case {
+	const char *name;
+	u64 size;
+};
+
+static const struct mapbuf_resize_case mapbuf_resize_cases[] = {
+	{ "zero",		0 },
+	{ "one byte too big",	MAPBUF_MAX_SIZE + 1ULL },
+	/* On 32-bit these would be one page and 0 as a size_t. */
+	{ "2^32 + 4096",	(1ULL << 32) + 4096 },
+	{ "2^32",		1ULL << 32 },
+	{ "U64_MAX",		U64_MAX },
+};
+
+static void mapbuf_resize_case_desc(const struct mapbuf_resize_case *c,
+				    char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(mapbuf_resize, mapbuf_resize_cases,
+		  mapbuf_resize_case_desc);
+
+/* A bad size is refused with -EINVAL and the buffer stays as it was. */
+static void mapbuf_resize_rejects_bad_size(struct kunit *test)
+{
+	const struct mapbuf_resize_case *c = test->param_value;
+	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, MAPBUF_TEST_PAGES);
+	struct mapbuf_buf *old = ctx->dev.buf;
+
+	KUNIT_EXPECT_EQ(test, mapbuf_dev_resize(&ctx->dev, c->size), -EINVAL);
+	KUNIT_EXPECT_PTR_EQ(test, ctx->dev.buf, old);
+}
+
+/* Mapped memory is never replaced: -EBUSY until the last VMA is gone. */
+static void mapbuf_resize_busy_while_mapped(struct kunit *test)
+{
+	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, MAPBUF_TEST_PAGES);
+	struct mapbuf_buf *old = ctx->dev.buf;
+	unsigned long addr;
+
+	addr = mapbuf_map(test, ctx, PAGE_SIZE, PROT_READ, MAP_PRIVATE, 0);
+	mapbuf_expect_mapped(test, addr);
+	KUNIT_EXPECT_EQ(test, mapbuf_dev_resize(&ctx->dev, PAGE_SIZE), -EBUSY);
+	KUNIT_EXPECT_PTR_EQ(test, ctx->dev.buf, old);
+
+	KUNIT_ASSERT_EQ(test, vm_munmap(addr, PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, mapbuf_dev_resize(&ctx->dev, PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, ctx->dev.buf->nr_pages, 1);
+}
+
+/* Out of memory: -ENOMEM, the old buffer keeps its contents. */
+static void mapbuf_resize_failure_keeps_buffer(struct kunit *test)
+{
+	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, MAPBUF_TEST_PAGES);
+	struct mapbuf_buf *old = ctx->dev.buf;
+	struct mapbuf_fake_alloc *fake;
+
+	strscpy(mapbuf_test_kaddr(old, 1), "old", 4);
+	fake = mapbuf_fake_start(test, 2);
+	KUNIT_EXPECT_EQ(test, mapbuf_dev_resize(&ctx->dev, 4 * PAGE_SIZE),
+			-ENOMEM);
+	mapbuf_fake_expect_released(test, fake);
+	KUNIT_EXPECT_PTR_EQ(test, ctx->dev.buf, old);
+	KUNIT_EXPECT_STREQ(test, mapbuf_test_kaddr(old, 1), "old");
+}
+
+/* A mapping made after a resize sees the new buffer, bounds included. */
+static void mapbuf_resize_then_map(struct kunit *test)
+{
+	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, MAPBUF_TEST_PAGES);
+	unsigned long addr;
+
+	KUNIT_ASSERT_EQ(test, mapbuf_dev_resize(&ctx->dev, 2 * PAGE_SIZE), 0);
+	addr = mapbuf_map(test, ctx, 3 * PAGE_SIZE, PROT_READ, MAP_SHARED, 0);
+	KUNIT_EXPECT_EQ(test, (long)addr, -ENXIO);
+
+	addr = mapbuf_map(test, ctx, PAGE_SIZE, PROT_READ | PROT_WRITE,
+			  MAP_SHARED, PAGE_SIZE);
+	mapbuf_expect_mapped(test, addr);
+	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)addr, "new", 4), 0);
+	KUNIT_EXPECT_STREQ(test, mapbuf_test_kaddr(ctx->dev.buf, 1), "new");
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->dev.buf->nr_mappings), 1);
+}
+
 static struct kunit_case mapbuf_test_cases[] = {
 	KUNIT_CASE_PARAM(mapbuf_alloc_rounds_size, mapbuf_size_gen_params),
 	KUNIT_CASE(mapbuf_alloc_zeroed),
@@ -504,6 +628,12 @@ static struct kunit_case mapbuf_test_cases[] = {
 	KUNIT_CASE(mapbuf_map_refuses_exec),
 	KUNIT_CASE(mapbuf_map_counts_vmas),
 	KUNIT_CASE(mapbuf_map_outlives_device),
+	KUNIT_CASE(mapbuf_resize_replaces_buffer),
+	KUNIT_CASE_PARAM(mapbuf_resize_rejects_bad_size,
+			 mapbuf_resize_gen_params),
+	KUNIT_CASE(mapbuf_resize_busy_while_mapped),
+	KUNIT_CASE(mapbuf_resize_failure_keeps_buffer),
+	KUNIT_CASE(mapbuf_resize_then_map),
 	{}
 };
 
