@@ -14,11 +14,14 @@
  * 2. MAPBUF_IOC_RESIZE of DEVICE, filled with a pattern, to RESIZE_TO
  *    bytes either fails with ENOMEM and leaves the old size and pattern,
  *    or succeeds with the new size, zeroed.
- * 3. The module unloads.
+ * 3. page_owner counts as many pages taken by mapbuf as its buffers hold,
+ *    then the module unloads, and no page that it took outlives it.
+ *    kmemleak, which the harness asks next, does not track pages.
  *
  * The output is TAP on stdout; the exit status is 1 if any case failed.
- * Needs CONFIG_FAULT_INJECTION, FAILSLAB, FAIL_PAGE_ALLOC and
- * FAULT_INJECTION_DEBUG_FS, with debugfs on /sys/kernel/debug.
+ * Needs CONFIG_FAULT_INJECTION, FAILSLAB, FAIL_PAGE_ALLOC,
+ * FAULT_INJECTION_DEBUG_FS and PAGE_OWNER (booted with page_owner=on), with
+ * debugfs on /sys/kernel/debug.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -189,6 +192,62 @@ static void diag(const char *call, int ret, int err)
 	       ret ? strerror(err) : "success", module_loaded() ? "" : "not ");
 }
 
+/* A frame of the page allocator, in a page_owner stack. */
+static bool page_allocator(const char *frame)
+{
+	return strstr(frame, "post_alloc_hook") ||
+	       strstr(frame, "prep_new_page") ||
+	       strstr(frame, "get_page_from_freelist") ||
+	       strstr(frame, "alloc_pages");
+}
+
+/*
+ * The pages that mapbuf took from the page allocator and that are still
+ * allocated: those whose page_owner stack leaves the allocator for mapbuf
+ * ("[mapbuf]"), or, once it is unloaded, for code of no module (a bare
+ * address: mapbuf is the only module this VM loads).
+ */
+static long mapbuf_pages(void)
+{
+	FILE *f = fopen("/sys/kernel/debug/page_owner_stacks/show_stacks", "r");
+	bool caller_seen = false, ours = false;
+	char frame[256];
+	long n, pages = 0;
+
+	if (!f)
+		die("page_owner_stacks/show_stacks");
+	while (fgets(frame, sizeof(frame), f)) {
+		if (sscanf(frame, "nr_base_pages: %ld", &n) == 1) {
+			pages += ours ? n : 0;
+			caller_seen = ours = false;
+		} else if (frame[0] == ' ' && !caller_seen &&
+			   !page_allocator(frame)) {
+			caller_seen = true;
+			ours = strstr(frame, " [" MODULE_NAME "]") ||
+			       !strncmp(frame, " 0x", 3);
+		}
+	}
+	fclose(f);
+	return pages;
+}
+
+/* The pages in the buffers of all devices. */
+static long buffer_pages(void)
+{
+	long pages = 0;
+	char path[32];
+	int i, fd;
+
+	for (i = 0; ; i++) {
+		snprintf(path, sizeof(path), "/dev/" MODULE_NAME "%d", i);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return pages;
+		pages += buf_size(fd) / sysconf(_SC_PAGESIZE);
+		close(fd);
+	}
+}
+
 /* Load the module with fault n, n = 1, 2, ...; leave it loaded. */
 static bool load_faults(const char *path, const char *params, const char *dev)
 {
@@ -298,8 +357,15 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("TAP version 13\n");
 	setup_fault_injection();
-	if (load_faults(argv[1], argv[2], argv[3]) && resize_faults(argv[3]))
-		result(unload(), "rmmod " MODULE_NAME);
+	if (load_faults(argv[1], argv[2], argv[3]) && resize_faults(argv[3])) {
+		long held = mapbuf_pages(), pages = buffer_pages();
+
+		result(held == pages, "page_owner: " MODULE_NAME " holds %ld pages, its buffers %ld",
+		       held, pages);
+		if (result(unload(), "rmmod " MODULE_NAME))
+			result(!mapbuf_pages(),
+			       "page_owner: no page of " MODULE_NAME " outlives it");
+	}
 	printf("1..%u\n", tests);
 	return failures ? 1 : 0;
 }
