@@ -360,7 +360,8 @@ int main(int argc, char **argv)
 	if (load_faults(argv[1], argv[2], argv[3]) && resize_faults(argv[3])) {
 		long held = mapbuf_pages(), pages = buffer_pages();
 
-		result(held == pages, "page_owner: " MODULE_NAME " holds %ld pages, its buffers %ld",
+		result(held == pages,
+		       "page_owner: " MODULE_NAME " holds %ld pages, its buffers %ld",
 		       held, pages);
 		if (result(unload(), "rmmod " MODULE_NAME))
 			result(!mapbuf_pages(),
