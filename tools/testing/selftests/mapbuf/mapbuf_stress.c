@@ -343,9 +343,17 @@ static void mapping_life(int fd, struct rng *r)
 	else if (shared)
 		check_bytes(p, left, "shared mapping after remap");
 
-	/* A hole in the middle, then the rest. */
-	if (left >= 3 * page && munmap(p + page, page))
-		bad(BAD_ERRNO, "munmap hole: %s", strerror(errno));
+	/*
+	 * A hole in the middle, then the two parts around it, never the hole
+	 * again: another thread's mmap() may have landed there meanwhile.
+	 */
+	if (left >= 3 * page) {
+		if (munmap(p + page, page))
+			bad(BAD_ERRNO, "munmap hole: %s", strerror(errno));
+		if (munmap(p + 2 * page, left - 2 * page))
+			bad(BAD_ERRNO, "munmap tail: %s", strerror(errno));
+		left = page;
+	}
 	if (munmap(p, left))
 		bad(BAD_ERRNO, "munmap: %s", strerror(errno));
 	else
