@@ -6,11 +6,14 @@ mapbuf-y := drivers/misc/mapbuf/mapbuf.o
 ccflags-y := -I$(src)/include
 else
 
-# The project's entry point; tools/harness/run does the work.
-# KSRC=<kernel git tree> applies the series to that tree instead of the
-# cached linux-source-6.12; CACHE=<dir> moves the build cache.
+# The project's entry point; tools/harness/run does the work. Builds and
+# downloads live in CACHE (default ~/.cache/mapbuf), outside the clone.
+# KSRC=<kernel git tree> applies the mainline series to that tree instead
+# of Debian's linux-source package; KERNEL=mainline|6.12 narrows a run.
 HARNESS := tools/harness/run
-KDIR ?= .cache/build-x86_64
+CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/mapbuf
+KDIR ?= $(CACHE)/mainline/build-x86_64
+export CACHE
 
 .PHONY: check demo patches module clean distclean
 
@@ -25,7 +28,7 @@ clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	rm -rf out
 
-# Also drop the unpacked tree and every build in it (minutes to redo).
+# Also drop every download, tree, build and ccache object (an hour to redo).
 distclean: clean
-	rm -rf .cache
+	rm -rf $(CACHE)
 endif
