@@ -19,15 +19,18 @@
  *
  * Lifetime: the buffer is refcounted. The device holds one reference to
  * its current buffer, every VMA holds one to the buffer it maps, and
- * read(), write() and the ioctls hold one while they run, so the pages
- * outlive every user even if the device lets go first. MAPBUF_IOC_RESIZE
- * installs a new buffer, and only while nothing maps the old one, so no
- * mapped memory is ever freed or shrunk. Open files and VMAs hold the
- * module (fops.owner), so rmmod waits until both are gone.
+ * read(), write(), MAPBUF_IOC_CLEAR and MAPBUF_IOC_FILL hold one while
+ * they copy, so the pages outlive every user even if the device lets go
+ * first. MAPBUF_IOC_RESIZE installs a new buffer, and only while nothing
+ * maps the old one, so no mapped memory is ever freed or shrunk. A VMA
+ * holds its file and an open file holds the module (fops.owner), so rmmod
+ * fails with EWOULDBLOCK while either exists.
  *
- * Locking: dev->lock guards dev->buf and makes mmap() and resize agree on
- * the mapping count. mmap() takes it under mmap_lock; copies to and from
- * user memory, which may fault and take mmap_lock, run without it.
+ * Locking: dev->lock guards dev->buf. A new mapping checks its range and
+ * takes its reference and mapping count under it; a resize replaces the
+ * buffer under it, and only while that count is 0. mmap takes it under
+ * mmap_lock; copies to and from user memory, which may fault and take
+ * mmap_lock, run without it.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -68,28 +71,49 @@ static size_t mapbuf_buf_size(const struct mapbuf_buf *buf)
 	return buf->nr_pages << PAGE_SHIFT;
 }
 
-/**
- * mapbuf_alloc_extent() - allocate one zeroed extent of 2^@order pages
- * @order: the allocation order
- *
- * Return: the first page of a physically contiguous, non-compound block,
- * or NULL.
- */
-VISIBLE_IF_KUNIT struct page *mapbuf_alloc_extent(unsigned int order)
+static gfp_t mapbuf_extent_gfp(unsigned int order)
 {
-	gfp_t gfp = GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN;
-
-	KUNIT_STATIC_STUB_REDIRECT(mapbuf_alloc_extent, order);
+	/* User space picks the size: charge it to the caller's memcg. */
+	gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN;
 
 	/*
 	 * Big extents are only an optimisation: give up on them quickly and
 	 * let the caller fall back to smaller ones. The size comes from the
 	 * user, so running out must fail the request, not wake the OOM killer.
 	 */
-	gfp |= order ? __GFP_NORETRY : __GFP_RETRY_MAYFAIL;
+	return gfp | (order ? __GFP_NORETRY : __GFP_RETRY_MAYFAIL);
+}
+
+/**
+ * mapbuf_alloc_extent() - allocate one extent of 2^@order pages
+ * @gfp: the allocation flags
+ * @order: the allocation order
+ *
+ * Return: the first page of a physically contiguous, non-compound block,
+ * or NULL.
+ */
+VISIBLE_IF_KUNIT struct page *mapbuf_alloc_extent(gfp_t gfp, unsigned int order)
+{
+	KUNIT_STATIC_STUB_REDIRECT(mapbuf_alloc_extent, gfp, order);
 	return alloc_pages(gfp, order);
 }
 EXPORT_SYMBOL_IF_KUNIT(mapbuf_alloc_extent);
+
+/**
+ * mapbuf_fill_should_stop() - whether to give up filling a buffer
+ *
+ * Filling a buffer of 1 GiB takes up to 262144 allocations. A task that
+ * was killed meanwhile will never use the buffer: stop, and give back
+ * what was allocated, rather than take the rest of the memory first.
+ *
+ * Return: true if the current task has a fatal signal pending.
+ */
+VISIBLE_IF_KUNIT bool mapbuf_fill_should_stop(void)
+{
+	KUNIT_STATIC_STUB_REDIRECT(mapbuf_fill_should_stop);
+	return fatal_signal_pending(current);
+}
+EXPORT_SYMBOL_IF_KUNIT(mapbuf_fill_should_stop);
 
 static void mapbuf_put_pages(struct page **pages, unsigned long nr_pages)
 {
@@ -102,6 +126,20 @@ static void mapbuf_put_pages(struct page **pages, unsigned long nr_pages)
 	}
 }
 
+/* Store an extent at @buf->pages[@i]; return the index after it. */
+static unsigned long mapbuf_buf_add_extent(struct mapbuf_buf *buf,
+					   unsigned long i, struct page *page,
+					   unsigned int order)
+{
+	unsigned long n;
+
+	/* Give every page its own refcount for the fault handler. */
+	split_page(page, order);
+	for (n = 0; n < 1UL << order; n++)
+		buf->pages[i++] = page + n;
+	return i;
+}
+
 /*
  * Fill @buf->pages with extents as large as the allocator gives, largest
  * first, never retrying a larger order after a smaller one was needed.
@@ -109,54 +147,66 @@ static void mapbuf_put_pages(struct page **pages, unsigned long nr_pages)
 static int mapbuf_buf_fill_pages(struct mapbuf_buf *buf)
 {
 	unsigned int order = MAPBUF_MAX_ORDER;
-	unsigned long i = 0, n;
+	unsigned long i = 0;
 	struct page *page;
+	int ret = -ENOMEM;
 
 	while (i < buf->nr_pages) {
+		if (mapbuf_fill_should_stop()) {
+			ret = -EINTR;
+			goto err_put_pages;
+		}
 		order = min_t(unsigned int, order, ilog2(buf->nr_pages - i));
-		page = mapbuf_alloc_extent(order);
+		page = mapbuf_alloc_extent(mapbuf_extent_gfp(order), order);
 		if (!page && order) {
 			order--;
 			continue;
 		}
-		if (!page) {
-			mapbuf_put_pages(buf->pages, i);
-			return -ENOMEM;
-		}
-		/* Give every page its own refcount for the fault handler. */
-		split_page(page, order);
-		for (n = 0; n < 1UL << order; n++)
-			buf->pages[i++] = page + n;
+		if (!page)
+			goto err_put_pages;
+		i = mapbuf_buf_add_extent(buf, i, page, order);
+		cond_resched();
 	}
 	return 0;
+
+err_put_pages:
+	mapbuf_put_pages(buf->pages, i);
+	return ret;
 }
 
 /**
  * mapbuf_buf_alloc() - allocate a zeroed buffer
  * @size: size in bytes, rounded up to whole pages
  *
+ * The memory is charged to the caller's memory cgroup. A fatal signal
+ * stops the allocation between two extents; -EINTR then, as the dma-buf
+ * system heap returns: the task is dying, nothing will restart the call.
+ *
  * Return: the buffer with one reference, ERR_PTR(-EINVAL) if @size is 0 or
- * above MAPBUF_MAX_SIZE, or ERR_PTR(-ENOMEM).
+ * above MAPBUF_MAX_SIZE, ERR_PTR(-EINTR) on a fatal signal, or
+ * ERR_PTR(-ENOMEM).
  */
 VISIBLE_IF_KUNIT struct mapbuf_buf *mapbuf_buf_alloc(size_t size)
 {
 	struct mapbuf_buf *buf;
 	unsigned long nr_pages;
+	int ret;
 
 	if (!size || size > MAPBUF_MAX_SIZE)
 		return ERR_PTR(-EINVAL);
 
 	nr_pages = PAGE_ALIGN(size) >> PAGE_SHIFT;
-	buf = kvzalloc(struct_size(buf, pages, nr_pages), GFP_KERNEL);
+	buf = kvzalloc(struct_size(buf, pages, nr_pages), GFP_KERNEL_ACCOUNT);
 	if (!buf)
 		return ERR_PTR(-ENOMEM);
 
 	buf->nr_pages = nr_pages;
 	kref_init(&buf->ref);
 	atomic_set(&buf->nr_mappings, 0);
-	if (mapbuf_buf_fill_pages(buf)) {
+	ret = mapbuf_buf_fill_pages(buf);
+	if (ret) {
 		kvfree(buf);
-		return ERR_PTR(-ENOMEM);
+		return ERR_PTR(ret);
 	}
 	return buf;
 }
@@ -259,7 +309,7 @@ static void mapbuf_buf_memset(struct mapbuf_buf *buf, u8 value)
 	}
 }
 
-static struct mapbuf_dev *mapbuf_file_dev(struct file *file)
+static struct mapbuf_dev *mapbuf_file_dev(const struct file *file)
 {
 	/* misc_open() points private_data at our miscdevice. */
 	return container_of(file->private_data, struct mapbuf_dev, misc);
@@ -279,6 +329,25 @@ static bool mapbuf_dev_is_mapped(struct mapbuf_dev *dev)
 	return atomic_read(&dev->buf->nr_mappings);
 }
 
+/*
+ * A new mapping's reference and count, taken under dev->lock so that a
+ * resize sees the count, and only if the range lies inside the buffer.
+ */
+static struct mapbuf_buf *mapbuf_dev_map(struct mapbuf_dev *dev,
+					 unsigned long pgoff,
+					 unsigned long nr_pages)
+{
+	int ret;
+
+	guard(mutex)(&dev->lock);
+	ret = mapbuf_check_range(dev->buf, pgoff, nr_pages);
+	if (ret)
+		return ERR_PTR(ret);
+	kref_get(&dev->buf->ref);
+	atomic_inc(&dev->buf->nr_mappings);
+	return dev->buf;
+}
+
 static void mapbuf_vm_open(struct vm_area_struct *vma)
 {
 	struct mapbuf_buf *buf = vma->vm_private_data;
@@ -291,20 +360,27 @@ static void mapbuf_vm_close(struct vm_area_struct *vma)
 {
 	struct mapbuf_buf *buf = vma->vm_private_data;
 
+	/* vm_private_data is set only together with a reference. */
+	if (!buf)
+		return;
 	atomic_dec(&buf->nr_mappings);
 	mapbuf_buf_put(buf);
 }
 
 static vm_fault_t mapbuf_vm_fault(struct vm_fault *vmf)
 {
+	struct mapbuf_buf *buf = vmf->vma->vm_private_data;
 	struct page *page;
 
 	/*
-	 * mmap() checked the range and VM_DONTEXPAND keeps the VMA inside
-	 * it; checking again costs nothing and keeps a bug from mapping
-	 * memory that is not ours.
+	 * vm_private_data is set only together with a reference, and the
+	 * range was checked against that buffer, VM_DONTEXPAND keeping the
+	 * VMA inside it. Checking again costs nothing and keeps a bug from
+	 * mapping memory that is not ours.
 	 */
-	page = mapbuf_buf_page(vmf->vma->vm_private_data, vmf->pgoff);
+	if (!buf)
+		return VM_FAULT_SIGBUS;
+	page = mapbuf_buf_page(buf, vmf->pgoff);
 	if (!page)
 		return VM_FAULT_SIGBUS;
 
@@ -314,47 +390,83 @@ static vm_fault_t mapbuf_vm_fault(struct vm_fault *vmf)
 	return 0;
 }
 
+/*
+ * Runs once the VMA is certain (VM_DONTEXPAND, a VM_SPECIAL flag, keeps it
+ * from merging, which would skip this). ->mmap_prepare checked the range
+ * but dropped dev->lock since: a resize may have replaced the buffer in
+ * between. mapbuf_dev_map() checks again and counts the mapping under
+ * dev->lock, and a resize swaps the buffer under that lock only while the
+ * count is 0. So either this runs first and the resize fails with -EBUSY,
+ * or the resize does and this maps the new buffer or fails. No page is
+ * mapped before: the fault handler needs vm_private_data, set only here,
+ * and mmap_lock keeps faults out until the mapping is complete. On error
+ * the core unmaps the VMA, calling ->close with vm_private_data NULL.
+ */
+static int mapbuf_vm_mapped(unsigned long start, unsigned long end,
+			    pgoff_t pgoff, const struct file *file,
+			    void **vm_private_data)
+{
+	struct mapbuf_buf *buf;
+
+	buf = mapbuf_dev_map(mapbuf_file_dev(file), pgoff,
+			     (end - start) >> PAGE_SHIFT);
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+	*vm_private_data = buf;
+	return 0;
+}
+
 static const struct vm_operations_struct mapbuf_vm_ops = {
+	.mapped	= mapbuf_vm_mapped,
 	.open	= mapbuf_vm_open,
 	.close	= mapbuf_vm_close,
 	.fault	= mapbuf_vm_fault,
 };
 
-static int mapbuf_mmap(struct file *file, struct vm_area_struct *vma)
+static int mapbuf_mmap_flags(struct vm_area_desc *desc)
 {
-	struct mapbuf_dev *dev = mapbuf_file_dev(file);
-	int ret;
-
 	/*
 	 * The buffer is data that any writer of the file can change: never
 	 * let it become code, now or later through mprotect().
 	 */
-	if (vma->vm_flags & VM_EXEC)
+	if (vma_desc_test(desc, VMA_EXEC_BIT))
 		return -EPERM;
-	vm_flags_clear(vma, VM_MAYEXEC);
-
-	/* Held until the VMA is counted, so that a resize sees it. */
-	guard(mutex)(&dev->lock);
-	ret = mapbuf_check_range(dev->buf, vma->vm_pgoff, vma_pages(vma));
-	if (ret)
-		return ret;
-
+	vma_desc_clear_flags(desc, VMA_MAYEXEC_BIT);
 	/*
 	 * The buffer has a fixed size: keep mremap() from growing the VMA
 	 * past it. A read-only file needs nothing here: do_mmap() already
 	 * cleared VM_MAYWRITE on its shared mappings.
 	 */
-	vm_flags_set(vma, VM_DONTEXPAND);
-	vma->vm_ops = &mapbuf_vm_ops;
-	vma->vm_private_data = dev->buf;
-	mapbuf_vm_open(vma);
+	vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT);
+	return 0;
+}
+
+/*
+ * Stateless: it only refuses what cannot be mapped, before a VMA exists.
+ * mapbuf_vm_mapped() checks the range again and takes the reference and
+ * the count.
+ */
+static int mapbuf_mmap_prepare(struct vm_area_desc *desc)
+{
+	struct mapbuf_dev *dev = mapbuf_file_dev(desc->file);
+	int ret;
+
+	ret = mapbuf_mmap_flags(desc);
+	if (ret)
+		return ret;
+	scoped_guard(mutex, &dev->lock)
+		ret = mapbuf_check_range(dev->buf, desc->pgoff,
+					 vma_desc_pages(desc));
+	if (ret)
+		return ret;
+	desc->vm_ops = &mapbuf_vm_ops;
 	return 0;
 }
 
 /*
  * The copy runs on a reference, not under dev->lock: the user buffer may
  * be a mapping of this device, and faulting it in takes mmap_lock, which
- * mmap() holds while it takes dev->lock. A resize meanwhile leaves the
+ * mmap holds while it takes dev->lock. A resize meanwhile leaves the
  * copy on the buffer it started with.
  */
 static ssize_t mapbuf_read_iter(struct kiocb *iocb, struct iov_iter *to)
@@ -401,7 +513,8 @@ static loff_t mapbuf_llseek(struct file *file, loff_t offset, int whence)
  * its contents.
  *
  * Return: 0, -EINVAL if @size is 0 or above MAPBUF_MAX_SIZE, -EBUSY while
- * the buffer is mapped, or -ENOMEM.
+ * the buffer is mapped, -EINTR on a fatal signal (see mapbuf_buf_alloc()),
+ * or -ENOMEM.
  */
 VISIBLE_IF_KUNIT int mapbuf_dev_resize(struct mapbuf_dev *dev, u64 size)
 {
@@ -508,7 +621,7 @@ VISIBLE_IF_KUNIT const struct file_operations mapbuf_fops = {
 	.llseek		= mapbuf_llseek,
 	.read_iter	= mapbuf_read_iter,
 	.write_iter	= mapbuf_write_iter,
-	.mmap		= mapbuf_mmap,
+	.mmap_prepare	= mapbuf_mmap_prepare,
 	.unlocked_ioctl	= mapbuf_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 };

@@ -18,7 +18,8 @@
 
 /**
  * struct mapbuf_buf - a zeroed buffer that user space can map
- * @ref: one reference for the device, one for each VMA that maps the buffer
+ * @ref: one reference for the device, one for each VMA that maps the buffer,
+ *	one for each read, write, clear or fill copying to or from it
  * @nr_mappings: number of VMAs that map the buffer
  * @nr_pages: size of the buffer in pages
  * @pages: the order-0 pages of the buffer, in offset order; runs of them
@@ -34,7 +35,8 @@ struct mapbuf_buf {
 /**
  * struct mapbuf_dev - one /dev/mapbufN
  * @misc: the misc device; file->private_data points here after open
- * @lock: serialises replacing @buf with mmap() and with other readers of it
+ * @lock: serialises replacing @buf with new mappings of it and with other
+ *	readers of it
  * @buf: the current buffer; the device holds one reference to it
  * @name: the device name, "mapbufN"
  */
@@ -47,7 +49,8 @@ struct mapbuf_dev {
 
 #if IS_ENABLED(CONFIG_KUNIT)
 extern const struct file_operations mapbuf_fops;
-struct page *mapbuf_alloc_extent(unsigned int order);
+struct page *mapbuf_alloc_extent(gfp_t gfp, unsigned int order);
+bool mapbuf_fill_should_stop(void);
 struct mapbuf_buf *mapbuf_buf_alloc(size_t size);
 void mapbuf_buf_put(struct mapbuf_buf *buf);
 struct page *mapbuf_buf_page(const struct mapbuf_buf *buf,

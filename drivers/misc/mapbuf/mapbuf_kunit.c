@@ -21,7 +21,7 @@
 
 #include "mapbuf.h"
 
-MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+MODULE_IMPORT_NS("EXPORTED_FOR_KUNIT_TESTING");
 
 KUNIT_DEFINE_ACTION_WRAPPER(mapbuf_test_put_buf, mapbuf_buf_put,
 			    struct mapbuf_buf *);
@@ -102,22 +102,27 @@ static void mapbuf_alloc_rejects_bad_size(struct kunit *test)
 /*
  * A fake extent allocator: only order 0 succeeds, and only @budget times.
  * It keeps a reference of its own on every page it hands out, so the test
- * can tell afterwards whether mapbuf dropped its reference.
+ * can tell afterwards whether mapbuf dropped its reference. @gfp keeps the
+ * flags that every call had; @stop_after makes a fatal signal look pending
+ * once that many pages were handed out.
  */
 struct mapbuf_fake_alloc {
 	unsigned int budget;
+	unsigned int stop_after;
 	unsigned int nr_calls;
 	unsigned int nr_pages;
+	gfp_t gfp;
 	struct page *pages[8];
 };
 
-static struct page *mapbuf_fake_alloc_extent(unsigned int order)
+static struct page *mapbuf_fake_alloc_extent(gfp_t gfp, unsigned int order)
 {
 	struct kunit *test = kunit_get_current_test();
 	struct mapbuf_fake_alloc *fake = test->priv;
 	struct page *page;
 
 	fake->nr_calls++;
+	fake->gfp &= gfp;
 	if (order || fake->nr_pages == fake->budget)
 		return NULL;
 	page = alloc_page(GFP_KERNEL | __GFP_ZERO);
@@ -136,10 +141,29 @@ static struct mapbuf_fake_alloc *mapbuf_fake_start(struct kunit *test,
 	fake = kunit_kzalloc(test, sizeof(*fake), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, fake);
 	fake->budget = budget;
+	fake->stop_after = UINT_MAX;
+	fake->gfp = ~(gfp_t)0;
 	test->priv = fake;
 	kunit_activate_static_stub(test, mapbuf_alloc_extent,
 				   mapbuf_fake_alloc_extent);
 	return fake;
+}
+
+static bool mapbuf_fake_fill_should_stop(void)
+{
+	struct mapbuf_fake_alloc *fake = kunit_get_current_test()->priv;
+
+	return fake->nr_pages >= fake->stop_after;
+}
+
+/* Make a fatal signal look pending once @nr_pages pages were allocated. */
+static void mapbuf_fake_kill_after(struct kunit *test,
+				   struct mapbuf_fake_alloc *fake,
+				   unsigned int nr_pages)
+{
+	fake->stop_after = nr_pages;
+	kunit_activate_static_stub(test, mapbuf_fill_should_stop,
+				   mapbuf_fake_fill_should_stop);
 }
 
 /* Drop the fake allocator's references, checking mapbuf holds none. */
@@ -181,6 +205,34 @@ static void mapbuf_alloc_failure_unwinds(struct kunit *test)
 			-ENOMEM);
 	KUNIT_EXPECT_EQ(test, fake->nr_pages, 5);
 	mapbuf_fake_expect_released(test, fake);
+}
+
+/* A killed task stops between extents: -EINTR, every page given back. */
+static void mapbuf_alloc_interrupted_unwinds(struct kunit *test)
+{
+	struct mapbuf_fake_alloc *fake = mapbuf_fake_start(test, 8);
+	struct mapbuf_buf *buf;
+
+	mapbuf_fake_kill_after(test, fake, 3);
+	buf = mapbuf_buf_alloc(8 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(buf), -EINTR);
+	if (!IS_ERR(buf))
+		mapbuf_buf_put(buf);
+	KUNIT_EXPECT_EQ(test, fake->nr_pages, 3);
+	mapbuf_fake_expect_released(test, fake);
+}
+
+/* The buffer's pages are charged to the caller's memory cgroup. */
+static void mapbuf_alloc_charges_memcg(struct kunit *test)
+{
+	struct mapbuf_fake_alloc *fake = mapbuf_fake_start(test, 2);
+	struct mapbuf_buf *buf = mapbuf_buf_alloc(2 * PAGE_SIZE);
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, buf);
+	mapbuf_buf_put(buf);
+	mapbuf_fake_expect_released(test, fake);
+	KUNIT_EXPECT_TRUE(test, fake->gfp & __GFP_ACCOUNT);
+	KUNIT_EXPECT_TRUE(test, fake->gfp & __GFP_ZERO);
 }
 
 /* ---- the offset-to-page lookup and its bounds check ---- */
@@ -255,7 +307,7 @@ struct mapbuf_extent_log {
 	unsigned int order[16];
 };
 
-static struct page *mapbuf_logged_alloc_extent(unsigned int order)
+static struct page *mapbuf_logged_alloc_extent(gfp_t gfp, unsigned int order)
 {
 	struct kunit *test = kunit_get_current_test();
 	struct mapbuf_extent_log *log = test->priv;
@@ -263,7 +315,7 @@ static struct page *mapbuf_logged_alloc_extent(unsigned int order)
 
 	if (log->nr == ARRAY_SIZE(log->first))
 		return NULL;
-	page = alloc_pages(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN, order);
+	page = alloc_pages(gfp, order);
 	if (page) {
 		log->first[log->nr] = page;
 		log->order[log->nr++] = order;
@@ -482,7 +534,12 @@ static void mapbuf_map_counts_vmas(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kref_read(&buf->ref), 1);
 }
 
-/* A mapping keeps the buffer alive after the device lets go of it. */
+/*
+ * A mapping keeps the buffer alive after the device lets go of it: tear
+ * the test device down, which drops its reference, and only then fault
+ * the mapping in. Without a reference of the VMA's own, that fault would
+ * read a freed buffer (a use-after-free that KASAN reports).
+ */
 static void mapbuf_map_outlives_device(struct kunit *test)
 {
 	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, MAPBUF_TEST_PAGES);
@@ -493,13 +550,68 @@ static void mapbuf_map_outlives_device(struct kunit *test)
 	addr = mapbuf_map(test, ctx, PAGE_SIZE, PROT_READ | PROT_WRITE,
 			  MAP_SHARED, 0);
 	mapbuf_expect_mapped(test, addr);
-	/* Take the device's place: the put below must not free the buffer. */
-	kref_get(&buf->ref);
-	mapbuf_buf_put(buf);
+	KUNIT_ASSERT_EQ(test, kref_read(&buf->ref), 2);
+	kunit_release_action(test, mapbuf_test_dev_exit, &ctx->dev);
+	KUNIT_ASSERT_EQ(test, kref_read(&buf->ref), 1);
 	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)addr, "abc", 4), 0);
 	KUNIT_ASSERT_EQ(test, copy_from_user(seen, (void __user *)addr, 4), 0);
 	KUNIT_EXPECT_STREQ(test, seen, "abc");
 	KUNIT_EXPECT_STREQ(test, mapbuf_test_kaddr(buf, 0), "abc");
+}
+
+/*
+ * A resize between ->mmap_prepare and ->mapped: ->mapped checks the range
+ * again, against the new buffer, and a refused mapping takes nothing, so
+ * the ->close that the core calls when it unmaps it drops nothing either.
+ */
+static void mapbuf_mapped_rechecks_range(struct kunit *test)
+{
+	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, MAPBUF_TEST_PAGES);
+	struct vm_area_desc desc = {
+		.file = ctx->file,
+		.end = MAPBUF_TEST_PAGES * PAGE_SIZE,
+	};
+	struct vm_area_struct *vma;
+
+	vma = kunit_kzalloc(test, sizeof(*vma), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, vma);
+	KUNIT_ASSERT_EQ(test, mapbuf_fops.mmap_prepare(&desc), 0);
+	KUNIT_ASSERT_EQ(test, mapbuf_dev_resize(&ctx->dev, PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, desc.vm_ops->mapped(desc.start, desc.end, 0,
+						  ctx->file,
+						  &vma->vm_private_data),
+			-ENXIO);
+	KUNIT_EXPECT_NULL(test, vma->vm_private_data);
+	desc.vm_ops->close(vma);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->dev.buf->nr_mappings), 0);
+	KUNIT_EXPECT_EQ(test, kref_read(&ctx->dev.buf->ref), 1);
+}
+
+/* After such a resize, ->mapped references and maps the new buffer. */
+static void mapbuf_mapped_takes_new_buffer(struct kunit *test)
+{
+	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, MAPBUF_TEST_PAGES);
+	struct vm_area_desc desc = {
+		.file = ctx->file,
+		.end = PAGE_SIZE,
+	};
+	struct vm_area_struct *vma;
+	struct mapbuf_buf *buf;
+
+	vma = kunit_kzalloc(test, sizeof(*vma), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, vma);
+	KUNIT_ASSERT_EQ(test, mapbuf_fops.mmap_prepare(&desc), 0);
+	KUNIT_ASSERT_EQ(test, mapbuf_dev_resize(&ctx->dev, 2 * PAGE_SIZE), 0);
+	buf = ctx->dev.buf;
+	KUNIT_ASSERT_EQ(test, desc.vm_ops->mapped(desc.start, desc.end, 0,
+						  ctx->file,
+						  &vma->vm_private_data),
+			0);
+	KUNIT_EXPECT_PTR_EQ(test, vma->vm_private_data, buf);
+	KUNIT_EXPECT_EQ(test, atomic_read(&buf->nr_mappings), 1);
+	KUNIT_EXPECT_EQ(test, kref_read(&buf->ref), 2);
+	desc.vm_ops->close(vma);
+	KUNIT_EXPECT_EQ(test, atomic_read(&buf->nr_mappings), 0);
 }
 
 /* ---- resize ---- */
@@ -585,12 +697,33 @@ static void mapbuf_resize_failure_keeps_buffer(struct kunit *test)
 	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, MAPBUF_TEST_PAGES);
 	struct mapbuf_buf *old = ctx->dev.buf;
 	struct mapbuf_fake_alloc *fake;
+	int ret;
 
 	strscpy(mapbuf_test_kaddr(old, 1), "old", 4);
 	fake = mapbuf_fake_start(test, 2);
-	KUNIT_EXPECT_EQ(test, mapbuf_dev_resize(&ctx->dev, 4 * PAGE_SIZE),
-			-ENOMEM);
+	ret = mapbuf_dev_resize(&ctx->dev, 4 * PAGE_SIZE);
 	mapbuf_fake_expect_released(test, fake);
+	/* Had it succeeded, the old buffer would be gone. */
+	KUNIT_ASSERT_EQ(test, ret, -ENOMEM);
+	KUNIT_EXPECT_PTR_EQ(test, ctx->dev.buf, old);
+	KUNIT_EXPECT_STREQ(test, mapbuf_test_kaddr(old, 1), "old");
+}
+
+/* A killed task's resize fails with -EINTR and keeps the old buffer. */
+static void mapbuf_resize_interrupted_keeps_buffer(struct kunit *test)
+{
+	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, MAPBUF_TEST_PAGES);
+	struct mapbuf_buf *old = ctx->dev.buf;
+	struct mapbuf_fake_alloc *fake;
+	int ret;
+
+	strscpy(mapbuf_test_kaddr(old, 1), "old", 4);
+	fake = mapbuf_fake_start(test, 4);
+	mapbuf_fake_kill_after(test, fake, 1);
+	ret = mapbuf_dev_resize(&ctx->dev, 4 * PAGE_SIZE);
+	mapbuf_fake_expect_released(test, fake);
+	/* Had it succeeded, the old buffer would be gone. */
+	KUNIT_ASSERT_EQ(test, ret, -EINTR);
 	KUNIT_EXPECT_PTR_EQ(test, ctx->dev.buf, old);
 	KUNIT_EXPECT_STREQ(test, mapbuf_test_kaddr(old, 1), "old");
 }
@@ -619,6 +752,8 @@ static struct kunit_case mapbuf_test_cases[] = {
 	KUNIT_CASE(mapbuf_alloc_rejects_bad_size),
 	KUNIT_CASE(mapbuf_alloc_falls_back_to_pages),
 	KUNIT_CASE(mapbuf_alloc_failure_unwinds),
+	KUNIT_CASE(mapbuf_alloc_interrupted_unwinds),
+	KUNIT_CASE(mapbuf_alloc_charges_memcg),
 	KUNIT_CASE_PARAM(mapbuf_check_range_cases, mapbuf_range_gen_params),
 	KUNIT_CASE(mapbuf_page_lookup),
 	KUNIT_CASE(mapbuf_extents_in_order),
@@ -631,11 +766,14 @@ static struct kunit_case mapbuf_test_cases[] = {
 	KUNIT_CASE(mapbuf_map_refuses_exec),
 	KUNIT_CASE(mapbuf_map_counts_vmas),
 	KUNIT_CASE(mapbuf_map_outlives_device),
+	KUNIT_CASE(mapbuf_mapped_rechecks_range),
+	KUNIT_CASE(mapbuf_mapped_takes_new_buffer),
 	KUNIT_CASE(mapbuf_resize_replaces_buffer),
 	KUNIT_CASE_PARAM(mapbuf_resize_rejects_bad_size,
 			 mapbuf_resize_gen_params),
 	KUNIT_CASE(mapbuf_resize_busy_while_mapped),
 	KUNIT_CASE(mapbuf_resize_failure_keeps_buffer),
+	KUNIT_CASE(mapbuf_resize_interrupted_keeps_buffer),
 	KUNIT_CASE(mapbuf_resize_then_map),
 	{}
 };

@@ -7,15 +7,19 @@
  *   the other views of the buffer, /proc/self/maps, mremap(2), mprotect(2),
  *   every madvise(2) advice, the mapping as the user buffer of read(2),
  *   write(2) and the ioctls, MAPBUF_IOC_RESIZE and module unload refused
- *   while mapped, and the nr_mappings count;
+ *   while mapped, the nr_mappings count, and PROT_READ under the
+ *   READ_IMPLIES_EXEC personality;
  * - fixture "mapbuf": copy-on-write details of private mappings, every
  *   mmap(2) and mprotect(2) error, read-only and write-only files,
  *   MAP_POPULATE, mlock(2), MAP_FIXED, splits, closing the file while
  *   mapped, read(2), write(2), lseek(2), the ioctls, resizing and module
- *   unload refused while the device is open.
+ *   unload refused while the device is open;
+ * - fixture "mmap_order": which of two rules mmap(2) applies first, one
+ *   variant per pair.
  *
  * Every test starts from a cleared buffer of the size the module was
- * loaded with. The harness runs each test in a process of its own, so
+ * loaded with; mapbuf.sh loads and unloads the module around this
+ * program. The harness runs each test in a process of its own, so
  * mappings and files are left for exit to clean up. The device is opened
  * read-write; the tests skip when it is missing.
  *
@@ -29,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -38,7 +43,10 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -424,6 +432,35 @@ static int unload_errno(void)
 	return 0;
 }
 
+/* Whether the file system that holds DEVICE is mounted noexec. */
+static bool device_noexec(void)
+{
+	struct statvfs st;
+
+	return !statvfs(DEVICE, &st) && (st.f_flag & ST_NOEXEC);
+}
+
+/* Let PROT_READ imply PROT_EXEC in this process from now on. */
+static int read_implies_exec(void)
+{
+	int persona = personality(0xffffffff);
+
+	if (persona < 0)
+		return -1;
+	return personality(persona | READ_IMPLIES_EXEC) < 0 ? -1 : 0;
+}
+
+/* The permissions of the mapping at addr in /proc/self/maps, or "". */
+static const char *maps_perms(const void *addr, char perms[5])
+{
+	char line[512];
+
+	if (!maps_line(addr, line, sizeof(line)) ||
+	    sscanf(line, "%*x-%*x %4s", perms) != 1)
+		perms[0] = '\0';
+	return perms;
+}
+
 /* Whether the kernel has a feature, judged by its sysfs directory. */
 static bool have(const char *path)
 {
@@ -603,6 +640,54 @@ TEST_F(mapping, prot_exec_eperm)
 	/* The buffer is data, never code. */
 	ASSERT_EQ(EPERM, map_errno(self->fd, page, PROT_READ | PROT_EXEC,
 				   variant->flags, 0));
+}
+
+TEST_F(mapping, read_implies_exec_eperm)
+{
+	if (device_noexec())
+		SKIP(return, "/dev is mounted noexec: no PROT_EXEC is added");
+	/* Each test runs in a process of its own: only it is affected. */
+	ASSERT_EQ(0, read_implies_exec());
+	/*
+	 * do_mmap() turns PROT_READ into PROT_READ | PROT_EXEC, and mapbuf
+	 * cannot tell that from a PROT_EXEC asked for: refused.
+	 */
+	ASSERT_EQ(EPERM, map_errno(self->fd, page, PROT_READ, variant->flags,
+				   0));
+}
+
+TEST_F(mapping, read_implies_exec_noexec_mount)
+{
+	unsigned char *p;
+	char perms[5];
+	int fd, ret;
+
+	/*
+	 * /dev bound onto itself and made noexec, in a mount namespace of
+	 * this test's own: the rest of the system sees no change. (A second
+	 * devtmpfs mount on /dev would be refused with EBUSY: same file
+	 * system, same place.)
+	 */
+	ret = unshare(CLONE_NEWNS);
+	if (ret && errno == EPERM)
+		SKIP(return, "a mount namespace needs CAP_SYS_ADMIN");
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
+	ASSERT_EQ(0, mount("/dev", "/dev", NULL, MS_BIND, NULL));
+	ASSERT_EQ(0, mount(NULL, "/dev", NULL,
+			   MS_REMOUNT | MS_BIND | MS_NOEXEC, NULL));
+	ASSERT_TRUE(device_noexec());
+	fd = open(DEVICE, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, read_implies_exec());
+	/*
+	 * do_mmap() adds no PROT_EXEC for a file on a noexec mount, so
+	 * mapbuf maps it, and the mapping is not executable.
+	 */
+	p = map(fd, page, PROT_READ, variant->flags, 0);
+	ASSERT_MAPPED(p);
+	ASSERT_EQ('-', maps_perms(p, perms)[2]);
+	ASSERT_EQ(0, close(fd));
 }
 
 TEST_F(mapping, mprotect_exec_eacces)
@@ -1335,13 +1420,6 @@ TEST_F(mapbuf, offset_at_end_enxio)
 				   self->size));
 }
 
-TEST_F(mapbuf, exec_past_end_eperm)
-{
-	/* EPERM is checked before ENXIO. */
-	ASSERT_EQ(EPERM, map_errno(self->fd, page, PROT_READ | PROT_EXEC,
-				   MAP_SHARED, self->size));
-}
-
 TEST_F(mapbuf, map_whole_buffer)
 {
 	unsigned char *p;
@@ -1628,27 +1706,24 @@ TEST_F(mapbuf, map_fixed_noreplace_eexist)
 	ASSERT_EQ(1, nr_mappings(self->fd));
 }
 
-TEST_F(mapbuf, map_fixed_refused_unmaps)
+TEST_F(mapbuf, map_fixed_refused_keeps_old)
 {
 	unsigned char *p = map(self->fd, 2 * page, RW, MAP_SHARED, 0);
 	unsigned char *q;
-	int status;
 
 	ASSERT_MAPPED(p);
-	ASSERT_EQ(1, nr_mappings(self->fd));
+	p[0] = 'k';
 	q = mmap(p, 2 * page, RW, MAP_SHARED | MAP_FIXED, self->fd,
 		 self->size);
 	ASSERT_EQ(ADDR(MAP_FAILED), ADDR(q));
 	ASSERT_EQ(ENXIO, errno);
 	/*
-	 * The kernel unmapped the old mapping before the driver refused the
-	 * new one, and leaves a hole: the count follows.
+	 * mapbuf refuses in .mmap_prepare, before the kernel has taken the
+	 * old mapping down: it stays, with its bytes and its count.
 	 */
-	ASSERT_EQ(0, nr_mappings(self->fd));
-	ASSERT_EQ(0, maps_count());
-	status = run_child(child_load, p);
-	ASSERT_TRUE(WIFSIGNALED(status));
-	ASSERT_EQ(SIGSEGV, WTERMSIG(status));
+	ASSERT_EQ(1, nr_mappings(self->fd));
+	ASSERT_EQ(1, maps_count());
+	ASSERT_EQ('k', p[0]);
 }
 
 TEST_F(mapbuf, mremap_dup_efault)
@@ -2573,6 +2648,212 @@ TEST_F(mapbuf, rmmod_fd_ewouldblock)
 	/* An open file holds the module. */
 	ASSERT_EQ(EWOULDBLOCK, unload_errno());
 	ASSERT_EQ(self->size, info_size(self->fd));
+}
+
+/*
+ * An mmap(2) that breaks two rules fails with the errno of the rule
+ * checked first: the architecture's system call entry, then do_mmap(),
+ * then mapbuf's mmap handler. One variant per pair of rules next to each
+ * other in that order, where one input can break both.
+ */
+enum order_len {
+	LEN_TWO_PAGES,
+	LEN_ZERO,
+	LEN_WRAPS,	/* SIZE_MAX: 0 pages once rounded up */
+	LEN_HUGE,	/* SIZE_MAX rounded down to a page */
+};
+
+enum order_off {
+	OFF_ZERO,
+	OFF_UNALIGNED,	/* 1 */
+	OFF_END,	/* the buffer size */
+	OFF_OVERFLOW,	/* minus one page: plus two pages passes 2^64 */
+};
+
+FIXTURE(mmap_order) {
+	int fd;
+	size_t size;
+};
+
+FIXTURE_VARIANT(mmap_order) {
+	int open_flags;
+	int prot;
+	int flags;	/* with MAP_FIXED_NOREPLACE, at a range in use */
+	enum order_len len;
+	enum order_off off;
+	int error;	/* the errno of the rule checked first */
+};
+
+/* The system call checks the offset before do_mmap() sees the length. */
+FIXTURE_VARIANT_ADD(mmap_order, offset_unaligned_before_length_wraps) {
+	.open_flags = O_RDWR,
+	.prot = RW,
+	.flags = MAP_SHARED,
+	.len = LEN_WRAPS,
+	.off = OFF_UNALIGNED,
+	.error = EINVAL,
+};
+
+/* do_mmap() refuses an empty mapping before it looks for a range. */
+FIXTURE_VARIANT_ADD(mmap_order, length_zero_before_noreplace) {
+	.open_flags = O_RDWR,
+	.prot = RW,
+	.flags = MAP_SHARED | MAP_FIXED_NOREPLACE,
+	.len = LEN_ZERO,
+	.off = OFF_ZERO,
+	.error = EINVAL,
+};
+
+/*
+ * A length larger than the address space fails when the range is chosen,
+ * before MAP_FIXED_NOREPLACE looks at what the range holds.
+ */
+FIXTURE_VARIANT_ADD(mmap_order, length_huge_before_noreplace) {
+	.open_flags = O_RDWR,
+	.prot = RW,
+	.flags = MAP_SHARED | MAP_FIXED_NOREPLACE,
+	.len = LEN_HUGE,
+	.off = OFF_ZERO,
+	.error = ENOMEM,
+};
+
+/*
+ * do_mmap()'s first overflow check counts in pages and cannot trip for a
+ * 64-bit offset; the byte check that does trip (file_mmap_ok()) comes
+ * after the range is chosen.
+ */
+FIXTURE_VARIANT_ADD(mmap_order, length_huge_before_offset_overflow) {
+	.open_flags = O_RDWR,
+	.prot = RW,
+	.flags = MAP_SHARED,
+	.len = LEN_HUGE,
+	.off = OFF_OVERFLOW,
+	.error = ENOMEM,
+};
+
+/* MAP_FIXED_NOREPLACE is checked before the file's offset limit. */
+FIXTURE_VARIANT_ADD(mmap_order, noreplace_before_offset_overflow) {
+	.open_flags = O_RDWR,
+	.prot = RW,
+	.flags = MAP_SHARED | MAP_FIXED_NOREPLACE,
+	.len = LEN_TWO_PAGES,
+	.off = OFF_OVERFLOW,
+	.error = EEXIST,
+};
+
+/* The file's offset limit holds before its flags are validated. */
+FIXTURE_VARIANT_ADD(mmap_order, offset_overflow_before_map_sync) {
+	.open_flags = O_RDWR,
+	.prot = RW,
+	.flags = MAP_SHARED_VALIDATE | MAP_SYNC,
+	.len = LEN_TWO_PAGES,
+	.off = OFF_OVERFLOW,
+	.error = EOVERFLOW,
+};
+
+/* Unsupported flags are refused before the file's access mode is read. */
+FIXTURE_VARIANT_ADD(mmap_order, map_sync_before_rdonly_shared_write) {
+	.open_flags = O_RDONLY,
+	.prot = RW,
+	.flags = MAP_SHARED_VALIDATE | MAP_SYNC,
+	.len = LEN_TWO_PAGES,
+	.off = OFF_ZERO,
+	.error = EOPNOTSUPP,
+};
+
+/* The kernel's access checks come before mapbuf is asked at all. */
+FIXTURE_VARIANT_ADD(mmap_order, rdonly_shared_write_before_exec) {
+	.open_flags = O_RDONLY,
+	.prot = RW | PROT_EXEC,
+	.flags = MAP_SHARED,
+	.len = LEN_TWO_PAGES,
+	.off = OFF_ZERO,
+	.error = EACCES,
+};
+
+FIXTURE_VARIANT_ADD(mmap_order, wronly_before_exec) {
+	.open_flags = O_WRONLY,
+	.prot = PROT_READ | PROT_EXEC,
+	.flags = MAP_SHARED,
+	.len = LEN_TWO_PAGES,
+	.off = OFF_ZERO,
+	.error = EACCES,
+};
+
+/* mapbuf refuses PROT_EXEC before it looks at the range. */
+FIXTURE_VARIANT_ADD(mmap_order, exec_before_range) {
+	.open_flags = O_RDWR,
+	.prot = PROT_READ | PROT_EXEC,
+	.flags = MAP_SHARED,
+	.len = LEN_TWO_PAGES,
+	.off = OFF_END,
+	.error = EPERM,
+};
+
+FIXTURE_SETUP(mmap_order)
+{
+	self->fd = open_buffer(_metadata, &self->size);
+	if (self->fd < 0)
+		SKIP(return, DEVICE " is missing: load the mapbuf module");
+}
+
+FIXTURE_TEARDOWN(mmap_order)
+{
+	close(self->fd);
+}
+
+static size_t order_len(enum order_len len)
+{
+	switch (len) {
+	case LEN_ZERO:
+		return 0;
+	case LEN_WRAPS:
+		return SIZE_MAX;
+	case LEN_HUGE:
+		return (size_t)-page;
+	default:
+		return 2 * page;
+	}
+}
+
+static off_t order_off(enum order_off off, size_t size)
+{
+	switch (off) {
+	case OFF_UNALIGNED:
+		return 1;
+	case OFF_END:
+		return size;
+	case OFF_OVERFLOW:
+		return -(off_t)page;
+	default:
+		return 0;
+	}
+}
+
+TEST_F(mmap_order, earlier_rule_wins)
+{
+	int error = variant->error;
+	void *addr = NULL;
+	void *p;
+	int fd;
+
+	fd = open(DEVICE, variant->open_flags);
+	ASSERT_LE(0, fd);
+	if (variant->flags & MAP_FIXED_NOREPLACE) {
+		addr = reserve(2 * page);
+		ASSERT_MAPPED(addr);
+	}
+	/*
+	 * 32-bit: the C library refuses an offset of 16 TiB or more (EINVAL)
+	 * before the kernel sees any rule.
+	 */
+	if (!LP64 && variant->off == OFF_OVERFLOW)
+		error = EINVAL;
+	p = mmap(addr, order_len(variant->len), variant->prot, variant->flags,
+		 fd, order_off(variant->off, self->size));
+	ASSERT_EQ(ADDR(MAP_FAILED), ADDR(p));
+	ASSERT_EQ(error, errno);
+	ASSERT_EQ(0, nr_mappings(self->fd));
 }
 
 TEST_HARNESS_MAIN
