@@ -691,39 +691,37 @@ static void mapbuf_resize_busy_while_mapped(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->dev.buf->nr_pages, 1);
 }
 
-/* Out of memory: -ENOMEM, the old buffer keeps its contents. */
+/* A resize that fails half way: the old buffer stays, with its bytes. */
+struct mapbuf_resize_failure {
+	const char *desc;
+	unsigned int budget;		/* pages the allocator hands out */
+	unsigned int kill_after;	/* pages before a fatal signal, or 0 */
+	int ret;
+};
+
+static const struct mapbuf_resize_failure mapbuf_resize_failures[] = {
+	{ "out of memory", 2, 0, -ENOMEM },
+	{ "fatal signal", 4, 1, -EINTR },
+};
+
+KUNIT_ARRAY_PARAM_DESC(mapbuf_resize_failure, mapbuf_resize_failures, desc);
+
 static void mapbuf_resize_failure_keeps_buffer(struct kunit *test)
 {
+	const struct mapbuf_resize_failure *c = test->param_value;
 	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, MAPBUF_TEST_PAGES);
 	struct mapbuf_buf *old = ctx->dev.buf;
 	struct mapbuf_fake_alloc *fake;
 	int ret;
 
 	strscpy(mapbuf_test_kaddr(old, 1), "old", 4);
-	fake = mapbuf_fake_start(test, 2);
+	fake = mapbuf_fake_start(test, c->budget);
+	if (c->kill_after)
+		mapbuf_fake_kill_after(test, fake, c->kill_after);
 	ret = mapbuf_dev_resize(&ctx->dev, 4 * PAGE_SIZE);
 	mapbuf_fake_expect_released(test, fake);
 	/* Had it succeeded, the old buffer would be gone. */
-	KUNIT_ASSERT_EQ(test, ret, -ENOMEM);
-	KUNIT_EXPECT_PTR_EQ(test, ctx->dev.buf, old);
-	KUNIT_EXPECT_STREQ(test, mapbuf_test_kaddr(old, 1), "old");
-}
-
-/* A killed task's resize fails with -EINTR and keeps the old buffer. */
-static void mapbuf_resize_interrupted_keeps_buffer(struct kunit *test)
-{
-	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, MAPBUF_TEST_PAGES);
-	struct mapbuf_buf *old = ctx->dev.buf;
-	struct mapbuf_fake_alloc *fake;
-	int ret;
-
-	strscpy(mapbuf_test_kaddr(old, 1), "old", 4);
-	fake = mapbuf_fake_start(test, 4);
-	mapbuf_fake_kill_after(test, fake, 1);
-	ret = mapbuf_dev_resize(&ctx->dev, 4 * PAGE_SIZE);
-	mapbuf_fake_expect_released(test, fake);
-	/* Had it succeeded, the old buffer would be gone. */
-	KUNIT_ASSERT_EQ(test, ret, -EINTR);
+	KUNIT_ASSERT_EQ(test, ret, c->ret);
 	KUNIT_EXPECT_PTR_EQ(test, ctx->dev.buf, old);
 	KUNIT_EXPECT_STREQ(test, mapbuf_test_kaddr(old, 1), "old");
 }
@@ -772,8 +770,8 @@ static struct kunit_case mapbuf_test_cases[] = {
 	KUNIT_CASE_PARAM(mapbuf_resize_rejects_bad_size,
 			 mapbuf_resize_gen_params),
 	KUNIT_CASE(mapbuf_resize_busy_while_mapped),
-	KUNIT_CASE(mapbuf_resize_failure_keeps_buffer),
-	KUNIT_CASE(mapbuf_resize_interrupted_keeps_buffer),
+	KUNIT_CASE_PARAM(mapbuf_resize_failure_keeps_buffer,
+			 mapbuf_resize_failure_gen_params),
 	KUNIT_CASE(mapbuf_resize_then_map),
 	{}
 };
