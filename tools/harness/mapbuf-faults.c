@@ -192,12 +192,16 @@ static void diag(const char *call, int ret, int err)
 	       ret ? strerror(err) : "success", module_loaded() ? "" : "not ");
 }
 
-/* A frame of the page allocator, in a page_owner stack. */
+/*
+ * A frame of the page allocator, in a page_owner stack: 6.12's
+ * alloc_pages() path, and 7.x's, which allocates frozen pages first.
+ */
 static bool page_allocator(const char *frame)
 {
 	return strstr(frame, "post_alloc_hook") ||
 	       strstr(frame, "prep_new_page") ||
 	       strstr(frame, "get_page_from_freelist") ||
+	       strstr(frame, "alloc_frozen_pages") ||
 	       strstr(frame, "alloc_pages");
 }
 
