@@ -10,12 +10,15 @@
  *     p = mmap(NULL, info.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
  *     p[0] = 'x';              // pread(fd, &c, 1, 0) now reads 'x'
  *
- * The buffer is an array of order-0 pages cut (split_page()) from zeroed,
- * physically contiguous high-order allocations. Mappings are page-backed:
- * the fault handler hands out the buffer's pages with a reference of their
- * own, so the core mm gives MAP_PRIVATE its copy-on-write semantics, fork()
- * and mremap() need nothing from the driver, and get_user_pages() works on
- * a mapping. remap_pfn_range() would give none of that.
+ * The buffer is made of zeroed folios, as large as the allocator gives up
+ * to PMD size, each at a page offset that is a multiple of its size.
+ * Mappings are page-backed: the fault handler hands out the buffer's pages
+ * with a reference of their own, so the core mm gives MAP_PRIVATE its
+ * copy-on-write semantics, fork() and mremap() need nothing from the
+ * driver, and get_user_pages() works on a mapping. remap_pfn_range() would
+ * give none of that. Where a whole PMD-order folio lies inside a mapping at
+ * a PMD-aligned address, ->huge_fault maps it with one PMD entry: one fault
+ * and one TLB entry per 2 MiB instead of 512.
  *
  * Lifetime: the buffer is refcounted. The device holds one reference to
  * its current buffer, every VMA holds one to the buffer it maps, and
@@ -53,7 +56,7 @@
 
 #include "mapbuf.h"
 
-/* Largest extent: one PMD, so that later huge mappings can use it whole. */
+/* Largest extent: one PMD, so that a huge mapping can map it whole. */
 #define MAPBUF_MAX_ORDER	min_t(unsigned int, MAX_PAGE_ORDER, PMD_ORDER)
 
 static unsigned int mapbuf_nr_devices = 1;
@@ -73,8 +76,11 @@ static size_t mapbuf_buf_size(const struct mapbuf_buf *buf)
 
 static gfp_t mapbuf_extent_gfp(unsigned int order)
 {
-	/* User space picks the size: charge it to the caller's memcg. */
-	gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN;
+	/*
+	 * User space picks the size: charge it to the caller's memcg. An
+	 * extent stays one compound folio, which a PMD can map whole.
+	 */
+	gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN | __GFP_COMP;
 
 	/*
 	 * Big extents are only an optimisation: give up on them quickly and
@@ -89,8 +95,8 @@ static gfp_t mapbuf_extent_gfp(unsigned int order)
  * @gfp: the allocation flags
  * @order: the allocation order
  *
- * Return: the first page of a physically contiguous, non-compound block,
- * or NULL.
+ * Return: the first page of a physically contiguous block, a compound
+ * folio of that order if @gfp has __GFP_COMP, or NULL.
  */
 VISIBLE_IF_KUNIT struct page *mapbuf_alloc_extent(gfp_t gfp, unsigned int order)
 {
@@ -115,13 +121,18 @@ VISIBLE_IF_KUNIT bool mapbuf_fill_should_stop(void)
 }
 EXPORT_SYMBOL_IF_KUNIT(mapbuf_fill_should_stop);
 
-static void mapbuf_put_pages(struct page **pages, unsigned long nr_pages)
+/* Drop the buffer's reference to each folio among its first @nr_pages pages. */
+static void mapbuf_put_folios(struct page **pages, unsigned long nr_pages)
 {
-	unsigned long i;
+	struct folio *folio;
+	unsigned long i = 0;
 
-	/* A pinned page (get_user_pages()) is freed by its last user. */
-	for (i = 0; i < nr_pages; i++) {
-		put_page(pages[i]);
+	/* A pinned folio (get_user_pages()) is freed by its last user. */
+	while (i < nr_pages) {
+		folio = page_folio(pages[i]);
+		/* The size first: the folio may be gone after the put. */
+		i += folio_nr_pages(folio);
+		folio_put(folio);
 		cond_resched();
 	}
 }
@@ -133,8 +144,6 @@ static unsigned long mapbuf_buf_add_extent(struct mapbuf_buf *buf,
 {
 	unsigned long n;
 
-	/* Give every page its own refcount for the fault handler. */
-	split_page(page, order);
 	for (n = 0; n < 1UL << order; n++)
 		buf->pages[i++] = page + n;
 	return i;
@@ -143,6 +152,8 @@ static unsigned long mapbuf_buf_add_extent(struct mapbuf_buf *buf,
 /*
  * Fill @buf->pages with extents as large as the allocator gives, largest
  * first, never retrying a larger order after a smaller one was needed.
+ * Orders that never grow keep every extent at an offset that is a
+ * multiple of its size, as a PMD mapping of a whole folio needs.
  */
 static int mapbuf_buf_fill_pages(struct mapbuf_buf *buf)
 {
@@ -170,7 +181,7 @@ static int mapbuf_buf_fill_pages(struct mapbuf_buf *buf)
 	return 0;
 
 err_put_pages:
-	mapbuf_put_pages(buf->pages, i);
+	mapbuf_put_folios(buf->pages, i);
 	return ret;
 }
 
@@ -216,7 +227,7 @@ static void mapbuf_buf_release(struct kref *ref)
 {
 	struct mapbuf_buf *buf = container_of(ref, struct mapbuf_buf, ref);
 
-	mapbuf_put_pages(buf->pages, buf->nr_pages);
+	mapbuf_put_folios(buf->pages, buf->nr_pages);
 	kvfree(buf);
 }
 
@@ -245,6 +256,51 @@ VISIBLE_IF_KUNIT struct page *mapbuf_buf_page(const struct mapbuf_buf *buf,
 	return buf->pages[pgoff];
 }
 EXPORT_SYMBOL_IF_KUNIT(mapbuf_buf_page);
+
+/**
+ * mapbuf_buf_pmd_folio() - the folio that one PMD may map at a fault
+ * @buf: the buffer that @vma maps
+ * @vma: the faulting VMA
+ * @addr: the faulting address
+ * @write: whether the fault is a write
+ *
+ * A PMD maps the PMD-aligned range of PMD_SIZE around @addr, and the core
+ * checks neither that the range lies inside @vma nor which pages the
+ * folio holds: a mistake here maps the buffer at the wrong offset, or
+ * memory that is not the buffer's.
+ *
+ * Return: the folio of exactly PMD order that holds the buffer pages of
+ * that range, first to last, or NULL when the range must be mapped with
+ * PTEs: it crosses an end of @vma, it starts at a buffer offset that is
+ * not a multiple of the folio size, a smaller folio backs it (the
+ * allocator gave no PMD-order block there, or it is the end of the
+ * buffer), or @write needs a private copy, which copy-on-write makes page
+ * by page.
+ */
+VISIBLE_IF_KUNIT struct folio *
+mapbuf_buf_pmd_folio(const struct mapbuf_buf *buf,
+		     const struct vm_area_struct *vma, unsigned long addr,
+		     bool write)
+{
+	unsigned long start = addr & PMD_MASK;
+	struct folio *folio;
+	struct page *page;
+
+	if (write && !(vma->vm_flags & VM_SHARED))
+		return NULL;
+	if (start < vma->vm_start || start + PMD_SIZE > vma->vm_end)
+		return NULL;
+	page = mapbuf_buf_page(buf, vma->vm_pgoff +
+			       ((start - vma->vm_start) >> PAGE_SHIFT));
+	if (!page)
+		return NULL;
+	folio = page_folio(page);
+	/* Its first page at @start means its last one at the range's end. */
+	if (folio_order(folio) != PMD_ORDER || &folio->page != page)
+		return NULL;
+	return folio;
+}
+EXPORT_SYMBOL_IF_KUNIT(mapbuf_buf_pmd_folio);
 
 /**
  * mapbuf_check_range() - check that a page range lies inside a buffer
@@ -391,6 +447,29 @@ static vm_fault_t mapbuf_vm_fault(struct vm_fault *vmf)
 }
 
 /*
+ * Map a whole folio with one PMD where mapbuf_buf_pmd_folio() allows it;
+ * otherwise the core falls back to PTEs and ->fault. The core calls this
+ * only where the THP settings allow huge mappings of the VMA.
+ */
+static vm_fault_t mapbuf_vm_huge_fault(struct vm_fault *vmf,
+				       unsigned int order)
+{
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	struct mapbuf_buf *buf = vmf->vma->vm_private_data;
+	struct folio *folio;
+
+	/* vmf_insert_folio_pmd() exists only with THP. */
+	if (!IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) || order != PMD_ORDER ||
+	    !buf)
+		return VM_FAULT_FALLBACK;
+	folio = mapbuf_buf_pmd_folio(buf, vmf->vma, vmf->address, write);
+	if (!folio)
+		return VM_FAULT_FALLBACK;
+	/* It takes a folio reference for the PMD, as ->fault does per page. */
+	return vmf_insert_folio_pmd(vmf, folio, write);
+}
+
+/*
  * Runs once the VMA is certain (VM_DONTEXPAND, a VM_SPECIAL flag, keeps it
  * from merging, which would skip this). ->mmap_prepare checked the range
  * but dropped dev->lock since: a resize may have replaced the buffer in
@@ -421,6 +500,7 @@ static const struct vm_operations_struct mapbuf_vm_ops = {
 	.open	= mapbuf_vm_open,
 	.close	= mapbuf_vm_close,
 	.fault	= mapbuf_vm_fault,
+	.huge_fault = mapbuf_vm_huge_fault,
 };
 
 static int mapbuf_mmap_flags(struct vm_area_desc *desc)
@@ -438,6 +518,13 @@ static int mapbuf_mmap_flags(struct vm_area_desc *desc)
 	 * cleared VM_MAYWRITE on its shared mappings.
 	 */
 	vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT);
+	/*
+	 * Ask for huge mappings as MADV_HUGEPAGE would, so that they happen
+	 * under the common THP setting "madvise" too: the memory is already
+	 * there in PMD-sized folios, and mapping it whole costs nothing
+	 * more. THP "never" and MADV_NOHUGEPAGE still turn them off.
+	 */
+	vma_desc_set_flags(desc, VMA_HUGEPAGE_BIT);
 	return 0;
 }
 
@@ -622,6 +709,8 @@ VISIBLE_IF_KUNIT const struct file_operations mapbuf_fops = {
 	.read_iter	= mapbuf_read_iter,
 	.write_iter	= mapbuf_write_iter,
 	.mmap_prepare	= mapbuf_mmap_prepare,
+	/* PMD-aligned addresses where it can, for huge mappings. */
+	.get_unmapped_area = thp_get_unmapped_area,
 	.unlocked_ioctl	= mapbuf_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 };

@@ -22,8 +22,9 @@
  *	one for each read, write, clear or fill copying to or from it
  * @nr_mappings: number of VMAs that map the buffer
  * @nr_pages: size of the buffer in pages
- * @pages: the order-0 pages of the buffer, in offset order; runs of them
- *	are physically contiguous (cut from one high-order allocation)
+ * @pages: the pages of the buffer, in offset order; each folio of the
+ *	buffer (one allocation) is a run of them that starts at an index
+ *	that is a multiple of the folio's size
  */
 struct mapbuf_buf {
 	struct kref ref;
@@ -55,6 +56,9 @@ struct mapbuf_buf *mapbuf_buf_alloc(size_t size);
 void mapbuf_buf_put(struct mapbuf_buf *buf);
 struct page *mapbuf_buf_page(const struct mapbuf_buf *buf,
 			     unsigned long pgoff);
+struct folio *mapbuf_buf_pmd_folio(const struct mapbuf_buf *buf,
+				   const struct vm_area_struct *vma,
+				   unsigned long addr, bool write);
 int mapbuf_check_range(const struct mapbuf_buf *buf, unsigned long pgoff,
 		       unsigned long nr_pages);
 int mapbuf_dev_resize(struct mapbuf_dev *dev, u64 size);

@@ -351,6 +351,186 @@ static void mapbuf_extents_in_order(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pgoff, 7);
 }
 
+/* ---- the folio layout, and which folio one PMD may map ---- */
+
+/* Pages in a PMD-order folio. */
+#define MAPBUF_PMD_PAGES	(1UL << PMD_ORDER)
+
+/*
+ * A pass-through extent allocator whose first @nr_any extents may be of
+ * any order and every later one at most of order @cap: the layouts that a
+ * fragmented memory gives. It checks that each extent it hands out is a
+ * folio of the order asked for.
+ */
+struct mapbuf_capped_alloc {
+	unsigned int nr_any;
+	unsigned int cap;
+	unsigned int nr;
+};
+
+static struct page *mapbuf_capped_alloc_extent(gfp_t gfp, unsigned int order)
+{
+	struct kunit *test = kunit_get_current_test();
+	struct mapbuf_capped_alloc *capped = test->priv;
+	struct page *page;
+
+	if (capped->nr >= capped->nr_any && order > capped->cap)
+		return NULL;
+	page = alloc_pages(gfp, order);
+	if (page) {
+		KUNIT_EXPECT_EQ(test, folio_order(page_folio(page)), order);
+		capped->nr++;
+	}
+	return page;
+}
+
+/* A buffer of @nr_pages pages laid out by mapbuf_capped_alloc_extent(). */
+static struct mapbuf_buf *mapbuf_test_capped_buf(struct kunit *test,
+						 unsigned long nr_pages,
+						 unsigned int nr_any,
+						 unsigned int cap)
+{
+	struct mapbuf_capped_alloc *capped;
+	struct mapbuf_buf *buf;
+
+	capped = kunit_kzalloc(test, sizeof(*capped), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, capped);
+	capped->nr_any = nr_any;
+	capped->cap = cap;
+	test->priv = capped;
+	kunit_activate_static_stub(test, mapbuf_alloc_extent,
+				   mapbuf_capped_alloc_extent);
+	buf = mapbuf_test_buf(test, nr_pages * PAGE_SIZE);
+	kunit_deactivate_static_stub(test, mapbuf_alloc_extent);
+	return buf;
+}
+
+/* The buffer layouts of the cases below. */
+enum mapbuf_layout {
+	/* Two PMD-order folios, then one of order 1 and one of order 0. */
+	MAPBUF_TWO_PMDS_AND_3,
+	/* One PMD-order folio, then single pages only. */
+	MAPBUF_FRAGMENTED,
+	/* No PMD-order folio: two of the order below. */
+	MAPBUF_NO_PMD,
+};
+
+static struct mapbuf_buf *mapbuf_test_layout(struct kunit *test,
+					     enum mapbuf_layout layout)
+{
+	switch (layout) {
+	case MAPBUF_TWO_PMDS_AND_3:
+		return mapbuf_test_capped_buf(test, 2 * MAPBUF_PMD_PAGES + 3,
+					      UINT_MAX, 0);
+	case MAPBUF_FRAGMENTED:
+		return mapbuf_test_capped_buf(test, 2 * MAPBUF_PMD_PAGES, 1, 0);
+	default:
+		return mapbuf_test_capped_buf(test, MAPBUF_PMD_PAGES, 0,
+					      PMD_ORDER - 1);
+	}
+}
+
+/*
+ * Each folio of the buffer starts at an offset that is a multiple of its
+ * size and holds the buffer's pages in offset order, whatever orders the
+ * allocator gave: the invariant that a PMD mapping of a whole folio needs.
+ */
+static void mapbuf_folios_aligned(struct kunit *test)
+{
+	enum mapbuf_layout layout;
+	struct mapbuf_buf *buf;
+	struct folio *folio;
+	unsigned long i;
+
+	for (layout = MAPBUF_TWO_PMDS_AND_3; layout <= MAPBUF_NO_PMD; layout++) {
+		buf = mapbuf_test_layout(test, layout);
+		for (i = 0; i < buf->nr_pages; i++) {
+			folio = page_folio(mapbuf_buf_page(buf, i));
+			KUNIT_ASSERT_PTR_EQ_MSG(test, mapbuf_buf_page(buf, i),
+				folio_page(folio, i % folio_nr_pages(folio)),
+				"layout %d, page %lu", layout, i);
+		}
+	}
+}
+
+/* A PMD-aligned base address for the VMAs of the cases below. */
+#define MAPBUF_TEST_VA(pages)	(16 * PMD_SIZE + (pages) * PAGE_SIZE)
+#define MAPBUF_NO_FOLIO		ULONG_MAX
+
+struct mapbuf_pmd_case {
+	const char *name;
+	enum mapbuf_layout layout;
+	/* The VMA, in pages from a PMD-aligned base, and its offset. */
+	unsigned long start, end, pgoff;
+	/* The faulting address, in pages from the base. */
+	unsigned long addr;
+	vm_flags_t flags;
+	bool write;
+	/* The first buffer page of the folio to map, or MAPBUF_NO_FOLIO. */
+	unsigned long folio;
+};
+
+#define P	MAPBUF_PMD_PAGES
+static const struct mapbuf_pmd_case mapbuf_pmd_cases[] = {
+	{ "first folio",		MAPBUF_TWO_PMDS_AND_3,
+	  0, 2 * P, 0,		5,	VM_SHARED, false, 0 },
+	{ "second folio, last page",	MAPBUF_TWO_PMDS_AND_3,
+	  0, 2 * P, 0,	2 * P - 1,	VM_SHARED, false, P },
+	{ "shared write",		MAPBUF_TWO_PMDS_AND_3,
+	  0, P, 0,		0,	VM_SHARED, true, 0 },
+	{ "private read",		MAPBUF_TWO_PMDS_AND_3,
+	  0, P, 0,		0,	0, false, 0 },
+	{ "private write copies",	MAPBUF_TWO_PMDS_AND_3,
+	  0, P, 0,		0,	0, true, MAPBUF_NO_FOLIO },
+	{ "offset of one folio",	MAPBUF_TWO_PMDS_AND_3,
+	  0, P, P,		3,	VM_SHARED, false, P },
+	{ "offset not a multiple",	MAPBUF_TWO_PMDS_AND_3,
+	  0, P, 1,		0,	VM_SHARED, false, MAPBUF_NO_FOLIO },
+	{ "address and offset apart",	MAPBUF_TWO_PMDS_AND_3,
+	  1, 2 * P + 1, 0,	P + 1,	VM_SHARED, false, MAPBUF_NO_FOLIO },
+	{ "starts before the VMA",	MAPBUF_TWO_PMDS_AND_3,
+	  1, 2 * P, 1,		2,	VM_SHARED, false, MAPBUF_NO_FOLIO },
+	{ "ends after the VMA",	MAPBUF_TWO_PMDS_AND_3,
+	  0, P - 1, 0,		0,	VM_SHARED, false, MAPBUF_NO_FOLIO },
+	{ "VMA of exactly one folio",	MAPBUF_TWO_PMDS_AND_3,
+	  P, 2 * P, P,	2 * P - 1,	VM_SHARED, false, P },
+	{ "short last folio",		MAPBUF_TWO_PMDS_AND_3,
+	  0, P, 2 * P,		0,	VM_SHARED, false, MAPBUF_NO_FOLIO },
+	{ "offset past the buffer",	MAPBUF_TWO_PMDS_AND_3,
+	  0, P, 3 * P,		0,	VM_SHARED, false, MAPBUF_NO_FOLIO },
+	{ "fragmented: its PMD folio",	MAPBUF_FRAGMENTED,
+	  0, 2 * P, 0,		7,	VM_SHARED, false, 0 },
+	{ "fragmented: single pages",	MAPBUF_FRAGMENTED,
+	  0, 2 * P, 0,		P + 7,	VM_SHARED, false, MAPBUF_NO_FOLIO },
+	{ "no PMD-order folio",		MAPBUF_NO_PMD,
+	  0, P, 0,		0,	VM_SHARED, false, MAPBUF_NO_FOLIO },
+};
+#undef P
+
+KUNIT_ARRAY_PARAM_DESC(mapbuf_pmd, mapbuf_pmd_cases, name);
+
+/* One PMD maps exactly the folio that holds the range, or nothing. */
+static void mapbuf_pmd_folio_cases(struct kunit *test)
+{
+	const struct mapbuf_pmd_case *c = test->param_value;
+	struct vm_area_struct vma = {
+		.vm_start = MAPBUF_TEST_VA(c->start),
+		.vm_end = MAPBUF_TEST_VA(c->end),
+		.vm_pgoff = c->pgoff,
+		.vm_flags = c->flags,
+	};
+	struct mapbuf_buf *buf = mapbuf_test_layout(test, c->layout);
+	struct folio *want = NULL;
+
+	if (c->folio != MAPBUF_NO_FOLIO)
+		want = page_folio(mapbuf_buf_page(buf, c->folio));
+	KUNIT_EXPECT_PTR_EQ(test,
+			    mapbuf_buf_pmd_folio(buf, &vma,
+						 MAPBUF_TEST_VA(c->addr),
+						 c->write),
+			    want);
+}
+
 /* ---- real mappings ---- */
 
 struct mapbuf_map_ctx {
@@ -464,6 +644,77 @@ static void mapbuf_map_offset(struct kunit *test)
 			   mapbuf_test_kaddr(ctx->dev.buf,
 					     MAPBUF_TEST_PAGES - 1), "end");
 	KUNIT_EXPECT_EQ(test, *mapbuf_test_kaddr(ctx->dev.buf, 0), 0);
+}
+
+/* Tag each page of the buffer with its index, in its first word. */
+static void mapbuf_test_tag(struct mapbuf_buf *buf)
+{
+	unsigned long i;
+
+	for (i = 0; i < buf->nr_pages; i++)
+		*(unsigned long *)mapbuf_test_kaddr(buf, i) = i;
+}
+
+/* Whether each page of the mapping at @addr shows the tag of page @i + 1. */
+static bool mapbuf_tags_seen(struct kunit *test, unsigned long addr,
+			     unsigned long nr_pages)
+{
+	unsigned long i, tag;
+
+	for (i = 0; i < nr_pages; i++) {
+		if (copy_from_user(&tag, (void __user *)addr + i * PAGE_SIZE,
+				   sizeof(tag)) || tag != i) {
+			kunit_info(test, "page %lu shows %lu", i, tag);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Mapped whole, in huge folios where the kernel maps them so: every page
+ * of a shared mapping is the buffer page at its offset, in both ways.
+ */
+static void mapbuf_map_huge_shared(struct kunit *test)
+{
+	unsigned long nr_pages = 2 * MAPBUF_PMD_PAGES + 3;
+	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, nr_pages);
+	unsigned long addr, i = MAPBUF_PMD_PAGES + 1;
+
+	mapbuf_test_tag(ctx->dev.buf);
+	addr = mapbuf_map(test, ctx, nr_pages * PAGE_SIZE,
+			  PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+	mapbuf_expect_mapped(test, addr);
+	KUNIT_EXPECT_TRUE(test, mapbuf_tags_seen(test, addr, nr_pages));
+	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)addr + i * PAGE_SIZE +
+					   8, "new", 4), 0);
+	KUNIT_EXPECT_STREQ(test, mapbuf_test_kaddr(ctx->dev.buf, i) + 8, "new");
+}
+
+/*
+ * A store into a private mapping that read faults mapped whole copies one
+ * page: the buffer keeps its bytes, and every other page still shows it.
+ */
+static void mapbuf_map_huge_private(struct kunit *test)
+{
+	unsigned long nr_pages = 2 * MAPBUF_PMD_PAGES + 3;
+	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, nr_pages);
+	unsigned long addr, i = MAPBUF_PMD_PAGES + 1;
+	char seen[4];
+
+	mapbuf_test_tag(ctx->dev.buf);
+	addr = mapbuf_map(test, ctx, nr_pages * PAGE_SIZE,
+			  PROT_READ | PROT_WRITE, MAP_PRIVATE, 0);
+	mapbuf_expect_mapped(test, addr);
+	KUNIT_EXPECT_TRUE(test, mapbuf_tags_seen(test, addr, nr_pages));
+	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)addr + i * PAGE_SIZE +
+					   8, "new", 4), 0);
+	KUNIT_EXPECT_NULL(test, memchr_inv(mapbuf_test_kaddr(ctx->dev.buf, i) +
+					   8, 0, 4));
+	KUNIT_EXPECT_TRUE(test, mapbuf_tags_seen(test, addr, nr_pages));
+	KUNIT_ASSERT_EQ(test, copy_from_user(seen, (void __user *)addr +
+					     i * PAGE_SIZE + 8, 4), 0);
+	KUNIT_EXPECT_STREQ(test, seen, "new");
 }
 
 struct mapbuf_geometry_case {
@@ -755,10 +1006,14 @@ static struct kunit_case mapbuf_test_cases[] = {
 	KUNIT_CASE_PARAM(mapbuf_check_range_cases, mapbuf_range_gen_params),
 	KUNIT_CASE(mapbuf_page_lookup),
 	KUNIT_CASE(mapbuf_extents_in_order),
+	KUNIT_CASE(mapbuf_folios_aligned),
+	KUNIT_CASE_PARAM(mapbuf_pmd_folio_cases, mapbuf_pmd_gen_params),
 	KUNIT_CASE(mapbuf_map_shared_store),
 	KUNIT_CASE(mapbuf_map_shared_load),
 	KUNIT_CASE(mapbuf_map_private_store),
 	KUNIT_CASE(mapbuf_map_offset),
+	KUNIT_CASE(mapbuf_map_huge_shared),
+	KUNIT_CASE(mapbuf_map_huge_private),
 	KUNIT_CASE_PARAM(mapbuf_map_refuses_geometry,
 			 mapbuf_geometry_gen_params),
 	KUNIT_CASE(mapbuf_map_refuses_exec),
