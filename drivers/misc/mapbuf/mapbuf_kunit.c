@@ -354,7 +354,7 @@ static void mapbuf_extents_in_order(struct kunit *test)
 /* ---- the folio layout, and which folio one PMD may map ---- */
 
 /* Pages in a PMD-order folio. */
-#define MAPBUF_PMD_PAGES	(1UL << PMD_ORDER)
+#define MAPBUF_PMD_PAGES	BIT(PMD_ORDER)
 
 /*
  * A pass-through extent allocator whose first @nr_any extents may be of
@@ -437,18 +437,21 @@ static struct mapbuf_buf *mapbuf_test_layout(struct kunit *test,
  */
 static void mapbuf_folios_aligned(struct kunit *test)
 {
-	enum mapbuf_layout layout;
+	enum mapbuf_layout layout = MAPBUF_TWO_PMDS_AND_3;
+	unsigned long i, index;
 	struct mapbuf_buf *buf;
 	struct folio *folio;
-	unsigned long i;
+	struct page *page;
 
-	for (layout = MAPBUF_TWO_PMDS_AND_3; layout <= MAPBUF_NO_PMD; layout++) {
+	for (; layout <= MAPBUF_NO_PMD; layout++) {
 		buf = mapbuf_test_layout(test, layout);
 		for (i = 0; i < buf->nr_pages; i++) {
-			folio = page_folio(mapbuf_buf_page(buf, i));
-			KUNIT_ASSERT_PTR_EQ_MSG(test, mapbuf_buf_page(buf, i),
-				folio_page(folio, i % folio_nr_pages(folio)),
-				"layout %d, page %lu", layout, i);
+			page = mapbuf_buf_page(buf, i);
+			folio = page_folio(page);
+			index = i % folio_nr_pages(folio);
+			KUNIT_ASSERT_PTR_EQ_MSG(test, page,
+						folio_page(folio, index),
+						"layout %d, page %lu", layout, i);
 		}
 	}
 }
@@ -505,6 +508,7 @@ static const struct mapbuf_pmd_case mapbuf_pmd_cases[] = {
 	{ "no PMD-order folio",		MAPBUF_NO_PMD,
 	  0, P, 0,		0,	VM_SHARED, false, MAPBUF_NO_FOLIO },
 };
+
 #undef P
 
 KUNIT_ARRAY_PARAM_DESC(mapbuf_pmd, mapbuf_pmd_cases, name);

@@ -205,17 +205,19 @@ static long minor_faults(void)
 /* The selected THP setting into mode, or "" if there is none. */
 static void thp_get(char *mode, size_t len)
 {
-	char line[128], *start, *end;
+	char line[128], *start = NULL, *end = NULL;
 	FILE *f = fopen(THP_ENABLED, "r");
 
 	mode[0] = '\0';
 	if (!f)
 		return;
-	if (fgets(line, sizeof(line), f) && (start = strchr(line, '[')) &&
-	    (end = strchr(start, ']'))) {
-		*end = '\0';
-		snprintf(mode, len, "%s", start + 1);
-	}
+	/* "always [madvise] never": the one in brackets. */
+	if (fgets(line, sizeof(line), f))
+		start = strchr(line, '[');
+	if (start)
+		end = strchr(start, ']');
+	if (end)
+		snprintf(mode, len, "%.*s", (int)(end - start - 1), start + 1);
 	fclose(f);
 }
 
@@ -303,7 +305,8 @@ TEST_F(huge, shared_pmd_mapped)
  */
 TEST_F(huge, private_store_copies_one_page)
 {
-	unsigned char *p = map_aligned(self->fd, self->size, RW, MAP_PRIVATE, 0);
+	unsigned char *p = map_aligned(self->fd, self->size, RW, MAP_PRIVATE,
+				       0);
 	unsigned char *q = p + pmd + page;
 
 	ASSERT_MAPPED(p);
@@ -433,6 +436,42 @@ TEST_F(huge, fork_private)
 	fork_store(_metadata, self->fd, MAP_PRIVATE, self->size);
 }
 
+/* MAP_POPULATE maps the folios whole up front: no fault later. */
+TEST_F(huge, populate)
+{
+	unsigned char *p = map_aligned(self->fd, self->size, RW,
+				       MAP_SHARED | MAP_POPULATE, 0);
+	long faults;
+
+	ASSERT_MAPPED(p);
+	ASSERT_EQ(PMDS_KB(2), pmd_mapped_kb(p));
+	faults = minor_faults();
+	ASSERT_TRUE(tags_seen(p, 0, self->nr_pages));
+	ASSERT_EQ(0, minor_faults() - faults);
+}
+
+/*
+ * mlock(2) of a huge mapping populates it, whole folios included, and
+ * locks nothing (the mappings are VM_SPECIAL, as for every mapbuf
+ * mapping); the buffer is freed cleanly after.
+ */
+TEST_F(huge, mlock)
+{
+	unsigned char *p = map_aligned(self->fd, self->size, RW, MAP_SHARED, 0);
+	long faults;
+
+	ASSERT_MAPPED(p);
+	ASSERT_EQ(0, mlock(p, self->size));
+	ASSERT_EQ(PMDS_KB(2), pmd_mapped_kb(p));
+	ASSERT_EQ(0, smaps_kb(p, "Locked"));
+	faults = minor_faults();
+	ASSERT_TRUE(tags_seen(p, 0, self->nr_pages));
+	ASSERT_EQ(0, minor_faults() - faults);
+	ASSERT_EQ(0, munlock(p, self->size));
+	ASSERT_EQ(0, munmap(p, self->size));
+	ASSERT_EQ(0, resize(self->fd, page));
+}
+
 /* MADV_DONTNEED drops the PMDs; the next access maps them again. */
 TEST_F(huge, madv_dontneed)
 {
@@ -519,25 +558,24 @@ FIXTURE_VARIANT_ADD(gup, ptes) {
 	.huge = false,
 };
 
-/* Map [off, off + len) as the variant asks, and fault it all in. */
-static unsigned char *gup_map(struct __test_metadata *_metadata,
-			      const FIXTURE_VARIANT(gup) *variant, int fd,
-			      size_t len, int prot, int flags)
+/* Map len bytes at offset 0, huge or not, and fault them all in. */
+static unsigned char *gup_map(struct __test_metadata *_metadata, bool huge,
+			      int fd, size_t len, int prot, int flags)
 {
 	unsigned char *p = map_aligned(fd, len, prot, flags, 0);
 
 	ASSERT_MAPPED(p) TH_LOG("mmap: %s", strerror(errno));
-	if (!variant->huge)
+	if (!huge)
 		ASSERT_EQ(0, madvise(p, len, MADV_NOHUGEPAGE));
 	ASSERT_TRUE(tags_seen(p, 0, len / page));
-	ASSERT_EQ(variant->huge ? PMDS_KB(2) : 0, pmd_mapped_kb(p));
+	ASSERT_EQ(huge ? PMDS_KB(2) : 0, pmd_mapped_kb(p));
 	return p;
 }
 
 FIXTURE_SETUP(gup)
 {
 	self->fd = open_tagged(_metadata, &self->size);
-	self->map = gup_map(_metadata, variant, self->fd, self->size, RW,
+	self->map = gup_map(_metadata, variant->huge, self->fd, self->size, RW,
 			    MAP_SHARED);
 	self->off = pmd - GUP_LEN / 2;
 	self->at = self->map + self->off;
@@ -548,16 +586,22 @@ FIXTURE_TEARDOWN(gup)
 	close(self->fd);
 }
 
-/* A pattern that differs from every tag, in an anonymous buffer. */
-static unsigned char *gup_pattern(void)
+/* GUP_LEN bytes of anonymous memory, page-aligned as O_DIRECT needs. */
+static unsigned char *gup_buffer(struct __test_metadata *_metadata)
 {
-	unsigned char *buf;
+	unsigned char *buf = mmap(NULL, GUP_LEN, RW,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_MAPPED(buf);
+	return buf;
+}
+
+/* The same, holding a pattern that differs from every tag. */
+static unsigned char *gup_pattern(struct __test_metadata *_metadata)
+{
+	unsigned char *buf = gup_buffer(_metadata);
 	size_t i;
 
-	/* Page-aligned, as O_DIRECT needs. */
-	buf = mmap(NULL, GUP_LEN, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (buf == MAP_FAILED)
-		return NULL;
 	for (i = 0; i < GUP_LEN; i++)
 		buf[i] = i % 251 + 1;
 	return buf;
@@ -567,10 +611,9 @@ static unsigned char *gup_pattern(void)
 TEST_F(gup, vmsplice)
 {
 	struct iovec iov = { .iov_base = self->at, .iov_len = GUP_LEN };
-	unsigned char *buf = malloc(GUP_LEN);
+	unsigned char *buf = gup_buffer(_metadata);
 	int fds[2];
 
-	ASSERT_TRUE(buf != NULL);
 	ASSERT_EQ(0, pipe(fds));
 	ASSERT_EQ(GUP_LEN, fcntl(fds[1], F_SETPIPE_SZ, GUP_LEN));
 	ASSERT_EQ(GUP_LEN, vmsplice(fds[1], &iov, 1, 0));
@@ -580,32 +623,31 @@ TEST_F(gup, vmsplice)
 
 TEST_F(gup, process_vm_readv)
 {
-	unsigned char *buf = malloc(GUP_LEN);
+	unsigned char *buf = gup_buffer(_metadata);
 	struct iovec local = { .iov_base = buf, .iov_len = GUP_LEN };
 	struct iovec remote = { .iov_base = self->at, .iov_len = GUP_LEN };
 
-	ASSERT_TRUE(buf != NULL);
-	ASSERT_EQ(GUP_LEN, process_vm_readv(getpid(), &local, 1, &remote, 1, 0));
+	ASSERT_EQ(GUP_LEN,
+		  process_vm_readv(getpid(), &local, 1, &remote, 1, 0));
 	ASSERT_TRUE(buffer_has(self->fd, self->off, buf, GUP_LEN));
 }
 
 TEST_F(gup, process_vm_writev)
 {
-	unsigned char *buf = gup_pattern();
+	unsigned char *buf = gup_pattern(_metadata);
 	struct iovec local = { .iov_base = buf, .iov_len = GUP_LEN };
 	struct iovec remote = { .iov_base = self->at, .iov_len = GUP_LEN };
 
-	ASSERT_TRUE(buf != NULL);
-	ASSERT_EQ(GUP_LEN, process_vm_writev(getpid(), &local, 1, &remote, 1, 0));
+	ASSERT_EQ(GUP_LEN,
+		  process_vm_writev(getpid(), &local, 1, &remote, 1, 0));
 	ASSERT_TRUE(buffer_has(self->fd, self->off, buf, GUP_LEN));
 }
 
 TEST_F(gup, proc_mem_read)
 {
-	unsigned char *buf = malloc(GUP_LEN);
+	unsigned char *buf = gup_buffer(_metadata);
 	int mem = open("/proc/self/mem", O_RDONLY);
 
-	ASSERT_TRUE(buf != NULL);
 	ASSERT_LE(0, mem);
 	ASSERT_EQ(GUP_LEN, pread(mem, buf, GUP_LEN, ADDR(self->at)));
 	ASSERT_TRUE(buffer_has(self->fd, self->off, buf, GUP_LEN));
@@ -652,13 +694,12 @@ static int child_mem(pid_t pid)
  */
 TEST_F(gup, proc_mem_write_private)
 {
-	unsigned char *p = gup_map(_metadata, variant, self->fd, self->size,
-				   PROT_READ, MAP_PRIVATE);
-	unsigned char *buf = gup_pattern(), *seen = malloc(GUP_LEN);
+	unsigned char *p = gup_map(_metadata, variant->huge, self->fd,
+				   self->size, PROT_READ, MAP_PRIVATE);
+	unsigned char *buf = gup_pattern(_metadata), *seen = gup_buffer(_metadata);
 	pid_t pid = traced_child(_metadata);
 	int mem = child_mem(pid);
 
-	ASSERT_TRUE(buf && seen);
 	ASSERT_LE(0, mem);
 	ASSERT_EQ(GUP_LEN, pwrite(mem, buf, GUP_LEN, ADDR(p + self->off)))
 		TH_LOG("write of /proc/%d/mem: %s", pid, strerror(errno));
@@ -692,10 +733,9 @@ TEST_F(gup, ptrace_peekdata)
  */
 TEST_F(gup, odirect)
 {
-	unsigned char *buf = gup_pattern();
+	unsigned char *buf = gup_pattern(_metadata);
 	int disk = open(RAMDISK, O_RDWR | O_DIRECT);
 
-	ASSERT_TRUE(buf != NULL);
 	ASSERT_LE(0, disk) TH_LOG("%s: %s", RAMDISK, strerror(errno));
 	/* The mapping to the disk, and back into anonymous memory. */
 	ASSERT_EQ(GUP_LEN, pwrite(disk, self->at, GUP_LEN, 0));
@@ -779,11 +819,10 @@ static int ring_rw_fixed(struct ring *r, int op, int fd, void *addr,
 TEST_F(gup, io_uring_fixed)
 {
 	struct iovec iov = { .iov_base = self->map, .iov_len = self->size };
-	unsigned char *buf = gup_pattern();
+	unsigned char *buf = gup_pattern(_metadata);
 	int memfd = memfd_create("mapbuf", 0);
 	struct ring r;
 
-	ASSERT_TRUE(buf != NULL);
 	ASSERT_LE(0, memfd);
 	ASSERT_EQ(0, ring_init(&r)) TH_LOG("io_uring: %s", strerror(errno));
 	ASSERT_EQ(0, syscall(__NR_io_uring_register, r.fd,
