@@ -15,9 +15,9 @@ CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/mapbuf
 KDIR ?= $(CACHE)/mainline/build-x86_64
 export CACHE
 
-.PHONY: check demo patches module clean distclean
+.PHONY: check demo bench patches module clean distclean
 
-check demo patches:
+check demo bench patches:
 	$(HARNESS) $@
 
 # Build mapbuf.ko out of tree against a configured kernel: make module KDIR=...
