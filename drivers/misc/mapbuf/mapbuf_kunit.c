@@ -659,7 +659,7 @@ static void mapbuf_test_tag(struct mapbuf_buf *buf)
 		*(unsigned long *)mapbuf_test_kaddr(buf, i) = i;
 }
 
-/* Whether each page of the mapping at @addr shows the tag of page @i + 1. */
+/* Whether each page i of the mapping at @addr shows tag i. */
 static bool mapbuf_tags_seen(struct kunit *test, unsigned long addr,
 			     unsigned long nr_pages)
 {
@@ -675,24 +675,41 @@ static bool mapbuf_tags_seen(struct kunit *test, unsigned long addr,
 	return true;
 }
 
+#define MAPBUF_HUGE_TEST_PAGES	(2 * MAPBUF_PMD_PAGES + 3)
+#define MAPBUF_HUGE_TEST_PAGE	(MAPBUF_PMD_PAGES + 1)
+
 /*
- * Mapped whole, in huge folios where the kernel maps them so: every page
- * of a shared mapping is the buffer page at its offset, in both ways.
+ * A mapping of a tagged buffer of two PMD-sized folios and three pages,
+ * mapped whole where the kernel maps it so, which must show every tag,
+ * with "new" then stored at byte 8 of MAPBUF_HUGE_TEST_PAGE through it.
+ * Return its address; the test device is in *@ctx.
  */
+static unsigned long mapbuf_map_huge(struct kunit *test, unsigned long flags,
+				     struct mapbuf_map_ctx **ctx)
+{
+	unsigned long addr, len = MAPBUF_HUGE_TEST_PAGES * PAGE_SIZE;
+
+	*ctx = mapbuf_map_ctx(test, MAPBUF_HUGE_TEST_PAGES);
+	mapbuf_test_tag((*ctx)->dev.buf);
+	addr = mapbuf_map(test, *ctx, len, PROT_READ | PROT_WRITE, flags, 0);
+	mapbuf_expect_mapped(test, addr);
+	KUNIT_EXPECT_TRUE(test, mapbuf_tags_seen(test, addr,
+						 MAPBUF_HUGE_TEST_PAGES));
+	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)addr +
+					   MAPBUF_HUGE_TEST_PAGE * PAGE_SIZE +
+					   8, "new", 4), 0);
+	return addr;
+}
+
+/* Every page of a shared mapping is the buffer page at its offset. */
 static void mapbuf_map_huge_shared(struct kunit *test)
 {
-	unsigned long nr_pages = 2 * MAPBUF_PMD_PAGES + 3;
-	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, nr_pages);
-	unsigned long addr, i = MAPBUF_PMD_PAGES + 1;
+	struct mapbuf_map_ctx *ctx;
 
-	mapbuf_test_tag(ctx->dev.buf);
-	addr = mapbuf_map(test, ctx, nr_pages * PAGE_SIZE,
-			  PROT_READ | PROT_WRITE, MAP_SHARED, 0);
-	mapbuf_expect_mapped(test, addr);
-	KUNIT_EXPECT_TRUE(test, mapbuf_tags_seen(test, addr, nr_pages));
-	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)addr + i * PAGE_SIZE +
-					   8, "new", 4), 0);
-	KUNIT_EXPECT_STREQ(test, mapbuf_test_kaddr(ctx->dev.buf, i) + 8, "new");
+	mapbuf_map_huge(test, MAP_SHARED, &ctx);
+	KUNIT_EXPECT_STREQ(test, mapbuf_test_kaddr(ctx->dev.buf,
+						   MAPBUF_HUGE_TEST_PAGE) + 8,
+			   "new");
 }
 
 /*
@@ -701,21 +718,15 @@ static void mapbuf_map_huge_shared(struct kunit *test)
  */
 static void mapbuf_map_huge_private(struct kunit *test)
 {
-	unsigned long nr_pages = 2 * MAPBUF_PMD_PAGES + 3;
-	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, nr_pages);
-	unsigned long addr, i = MAPBUF_PMD_PAGES + 1;
+	unsigned long i = MAPBUF_HUGE_TEST_PAGE, addr;
+	struct mapbuf_map_ctx *ctx;
 	char seen[4];
 
-	mapbuf_test_tag(ctx->dev.buf);
-	addr = mapbuf_map(test, ctx, nr_pages * PAGE_SIZE,
-			  PROT_READ | PROT_WRITE, MAP_PRIVATE, 0);
-	mapbuf_expect_mapped(test, addr);
-	KUNIT_EXPECT_TRUE(test, mapbuf_tags_seen(test, addr, nr_pages));
-	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)addr + i * PAGE_SIZE +
-					   8, "new", 4), 0);
+	addr = mapbuf_map_huge(test, MAP_PRIVATE, &ctx);
 	KUNIT_EXPECT_NULL(test, memchr_inv(mapbuf_test_kaddr(ctx->dev.buf, i) +
 					   8, 0, 4));
-	KUNIT_EXPECT_TRUE(test, mapbuf_tags_seen(test, addr, nr_pages));
+	KUNIT_EXPECT_TRUE(test, mapbuf_tags_seen(test, addr,
+						 MAPBUF_HUGE_TEST_PAGES));
 	KUNIT_ASSERT_EQ(test, copy_from_user(seen, (void __user *)addr +
 					     i * PAGE_SIZE + 8, 4), 0);
 	KUNIT_EXPECT_STREQ(test, seen, "new");
