@@ -12,13 +12,15 @@
 /**
  * struct mapbuf_info - what MAPBUF_IOC_INFO reports
  * @size: size of the buffer in bytes, a multiple of the page size
- * @nr_mappings: number of live mappings (VMAs) of the buffer
- * @reserved: always zero
+ * @nr_mappings: number of live mappings (VMAs) of the buffer made through
+ *	the device; mappings of its dma-bufs are not counted
+ * @nr_exports: number of dma-bufs of the buffer that still exist (see
+ *	MAPBUF_IOC_EXPORT); each keeps the buffer from being resized
  */
 struct mapbuf_info {
 	__u64 size;
 	__u32 nr_mappings;
-	__u32 reserved;
+	__u32 nr_exports;
 };
 
 /**
@@ -39,11 +41,26 @@ struct mapbuf_resize {
 	__u64 size;
 };
 
+/**
+ * struct mapbuf_export - argument of MAPBUF_IOC_EXPORT
+ * @flags: O_RDWR or O_RDONLY, optionally with O_CLOEXEC, as in <fcntl.h>:
+ *	the access mode and close-on-exec flag of the new dma-buf file
+ *	descriptor; O_RDWR needs a device file descriptor open for writing
+ * @fd: returns the dma-buf file descriptor; its value on entry is ignored
+ * @reserved: must be zero
+ */
+struct mapbuf_export {
+	__u32 flags;
+	__s32 fd;
+	__u64 reserved;
+};
+
 #define MAPBUF_IOC_MAGIC	0xB9
 
 #define MAPBUF_IOC_INFO		_IOR(MAPBUF_IOC_MAGIC, 0x00, struct mapbuf_info)
 #define MAPBUF_IOC_CLEAR	_IO(MAPBUF_IOC_MAGIC, 0x01)
 #define MAPBUF_IOC_FILL		_IOW(MAPBUF_IOC_MAGIC, 0x02, struct mapbuf_fill)
 #define MAPBUF_IOC_RESIZE	_IOW(MAPBUF_IOC_MAGIC, 0x03, struct mapbuf_resize)
+#define MAPBUF_IOC_EXPORT	_IOWR(MAPBUF_IOC_MAGIC, 0x04, struct mapbuf_export)
 
 #endif /* _UAPI_LINUX_MAPBUF_H */
