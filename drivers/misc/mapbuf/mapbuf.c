@@ -674,8 +674,8 @@ static size_t mapbuf_buf_run(const struct mapbuf_buf *buf,
 	struct page *page = buf->pages[pgoff];
 	struct folio *folio = page_folio(page);
 
-	return min(folio_size(folio) - folio_page_idx(folio, page) * PAGE_SIZE,
-		   max);
+	return min_t(size_t, max, folio_size(folio) -
+		     folio_page_idx(folio, page) * PAGE_SIZE);
 }
 
 /**
