@@ -19,8 +19,10 @@
 /**
  * struct mapbuf_buf - a zeroed buffer that user space can map
  * @ref: one reference for the device, one for each VMA that maps the buffer,
- *	one for each read, write, clear or fill copying to or from it
- * @nr_mappings: number of VMAs that map the buffer
+ *	one for each dma-buf of it, one for each read, write, clear or fill
+ *	copying to or from it
+ * @nr_mappings: number of VMAs that map the buffer through the device
+ * @nr_exports: number of dma-bufs of the buffer
  * @nr_pages: size of the buffer in pages
  * @pages: the pages of the buffer, in offset order; each folio of the
  *	buffer (one allocation) is a run of them that starts at an index
@@ -29,6 +31,7 @@
 struct mapbuf_buf {
 	struct kref ref;
 	atomic_t nr_mappings;
+	atomic_t nr_exports;
 	unsigned long nr_pages;
 	struct page *pages[] __counted_by(nr_pages);
 };
@@ -36,8 +39,8 @@ struct mapbuf_buf {
 /**
  * struct mapbuf_dev - one /dev/mapbufN
  * @misc: the misc device; file->private_data points here after open
- * @lock: serialises replacing @buf with new mappings of it and with other
- *	readers of it
+ * @lock: serialises replacing @buf with new mappings and exports of it and
+ *	with other readers of it
  * @buf: the current buffer; the device holds one reference to it
  * @name: the device name, "mapbufN"
  */
@@ -49,6 +52,9 @@ struct mapbuf_dev {
 };
 
 #if IS_ENABLED(CONFIG_KUNIT)
+struct dma_buf;
+struct sg_table;
+
 extern const struct file_operations mapbuf_fops;
 struct page *mapbuf_alloc_extent(gfp_t gfp, unsigned int order);
 bool mapbuf_fill_should_stop(void);
@@ -62,6 +68,9 @@ struct folio *mapbuf_buf_pmd_folio(const struct mapbuf_buf *buf,
 int mapbuf_check_range(const struct mapbuf_buf *buf, unsigned long pgoff,
 		       unsigned long nr_pages);
 int mapbuf_dev_resize(struct mapbuf_dev *dev, u64 size);
+int mapbuf_buf_sgt(const struct mapbuf_buf *buf, unsigned int max_seg,
+		   struct sg_table *sgt);
+struct dma_buf *mapbuf_dev_export(struct mapbuf_dev *dev, int flags);
 #endif
 
 #endif /* _DRIVERS_MISC_MAPBUF_H */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * KUnit tests for mapbuf: buffer setup, the offset-to-page lookup and its
- * bounds check, and real mappings of the driver's file operations.
+ * bounds check, real mappings of the driver's file operations, and the
+ * dma-buf export: its scatterlist, its lifetime, its mapping, an import.
  *
  * The mapping tests wrap mapbuf_fops in an anonymous-inode file whose
  * private_data points at a test device, and map it with kunit_vm_mmap()
@@ -9,18 +10,24 @@
  * test can reach the mapping with copy_to_user()/copy_from_user().
  */
 
+#include <kunit/device.h>
 #include <kunit/static_stub.h>
 #include <kunit/test.h>
 #include <linux/anon_inodes.h>
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
 #include <linux/err.h>
 #include <linux/file.h>
+#include <linux/iosys-map.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
+#include <linux/scatterlist.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
 #include "mapbuf.h"
 
+MODULE_IMPORT_NS("DMA_BUF");
 MODULE_IMPORT_NS("EXPORTED_FOR_KUNIT_TESTING");
 
 KUNIT_DEFINE_ACTION_WRAPPER(mapbuf_test_put_buf, mapbuf_buf_put,
@@ -407,6 +414,8 @@ static struct mapbuf_buf *mapbuf_test_capped_buf(struct kunit *test,
 
 /* The buffer layouts of the cases below. */
 enum mapbuf_layout {
+	/* One PMD-order folio: physically contiguous. */
+	MAPBUF_ONE_PMD,
 	/* Two PMD-order folios, then one of order 1 and one of order 0. */
 	MAPBUF_TWO_PMDS_AND_3,
 	/* One PMD-order folio, then single pages only. */
@@ -419,6 +428,9 @@ static struct mapbuf_buf *mapbuf_test_layout(struct kunit *test,
 					     enum mapbuf_layout layout)
 {
 	switch (layout) {
+	case MAPBUF_ONE_PMD:
+		return mapbuf_test_capped_buf(test, MAPBUF_PMD_PAGES, UINT_MAX,
+					      0);
 	case MAPBUF_TWO_PMDS_AND_3:
 		return mapbuf_test_capped_buf(test, 2 * MAPBUF_PMD_PAGES + 3,
 					      UINT_MAX, 0);
@@ -437,7 +449,7 @@ static struct mapbuf_buf *mapbuf_test_layout(struct kunit *test,
  */
 static void mapbuf_folios_aligned(struct kunit *test)
 {
-	enum mapbuf_layout layout = MAPBUF_TWO_PMDS_AND_3;
+	enum mapbuf_layout layout = MAPBUF_ONE_PMD;
 	unsigned long i, index;
 	struct mapbuf_buf *buf;
 	struct folio *folio;
@@ -1010,6 +1022,238 @@ static void mapbuf_resize_then_map(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->dev.buf->nr_mappings), 1);
 }
 
+/* ---- dma-buf export ---- */
+
+KUNIT_DEFINE_ACTION_WRAPPER(mapbuf_test_put_dmabuf, dma_buf_put,
+			    struct dma_buf *);
+
+struct mapbuf_sgt_case {
+	const char *name;
+	enum mapbuf_layout layout;
+	unsigned int max_seg;
+	unsigned int nents;
+};
+
+#define P	MAPBUF_PMD_PAGES
+#define PMD_IN(seg)	(P * PAGE_SIZE / (seg))
+static const struct mapbuf_sgt_case mapbuf_sgt_cases[] = {
+	{ "one folio",		MAPBUF_ONE_PMD,	UINT_MAX,	1 },
+	{ "one folio, 64 KiB entries",	MAPBUF_ONE_PMD,	SZ_64K,
+	  PMD_IN(SZ_64K) },
+	{ "one folio, 3.5 pages",	MAPBUF_ONE_PMD,	7 * PAGE_SIZE / 2,
+	  DIV_ROUND_UP(P, 3) },
+	{ "one folio, less than a page", MAPBUF_ONE_PMD, 1,	P },
+	{ "short last folios",	MAPBUF_TWO_PMDS_AND_3,	UINT_MAX,	4 },
+	{ "short last folios, 64 KiB entries",	MAPBUF_TWO_PMDS_AND_3,
+	  SZ_64K,	2 * PMD_IN(SZ_64K) + 2 },
+	{ "fragmented",		MAPBUF_FRAGMENTED,	UINT_MAX,	1 + P },
+	{ "no PMD-order folio",	MAPBUF_NO_PMD,	UINT_MAX,	2 },
+};
+
+#undef PMD_IN
+#undef P
+
+KUNIT_ARRAY_PARAM_DESC(mapbuf_sgt, mapbuf_sgt_cases, name);
+
+/*
+ * The table walks the buffer in offset order, each entry one physically
+ * contiguous run of whole pages inside one folio, at most max_seg long
+ * (whole pages, at least one), as many entries as the folios and the
+ * limit make.
+ */
+static void mapbuf_sgt_cases_test(struct kunit *test)
+{
+	const struct mapbuf_sgt_case *c = test->param_value;
+	struct mapbuf_buf *buf = mapbuf_test_layout(test, c->layout);
+	size_t max = max_t(size_t, round_down(c->max_seg, PAGE_SIZE),
+			   PAGE_SIZE);
+	struct scatterlist *sg;
+	struct sg_table sgt;
+	unsigned long pgoff = 0, n;
+	struct page *page;
+	int i;
+
+	KUNIT_ASSERT_EQ(test, mapbuf_buf_sgt(buf, c->max_seg, &sgt), 0);
+	KUNIT_EXPECT_EQ(test, sgt.orig_nents, c->nents);
+	for_each_sgtable_sg(&sgt, sg, i) {
+		page = mapbuf_buf_page(buf, pgoff);
+		KUNIT_ASSERT_NOT_NULL_MSG(test, page, "entry %d past the end", i);
+		KUNIT_EXPECT_PTR_EQ_MSG(test, sg_page(sg), page, "entry %d", i);
+		KUNIT_EXPECT_EQ(test, sg->offset, 0);
+		KUNIT_EXPECT_TRUE_MSG(test, sg->length &&
+				      PAGE_ALIGNED(sg->length) &&
+				      sg->length <= max,
+				      "entry %d: %u bytes", i, sg->length);
+		for (n = 1; n < sg->length >> PAGE_SHIFT; n++)
+			KUNIT_ASSERT_PTR_EQ_MSG(test,
+						mapbuf_buf_page(buf, pgoff + n),
+						folio_page(page_folio(page),
+							   folio_page_idx(page_folio(page),
+									  page) + n),
+						"entry %d, page %lu", i, n);
+		pgoff += sg->length >> PAGE_SHIFT;
+	}
+	KUNIT_EXPECT_EQ(test, pgoff, buf->nr_pages);
+	sg_free_table(&sgt);
+}
+
+/* A dma-buf of the test device's buffer, put at the end of the test. */
+static struct dma_buf *mapbuf_test_export(struct kunit *test,
+					  struct mapbuf_map_ctx *ctx)
+{
+	struct dma_buf *dmabuf = mapbuf_dev_export(&ctx->dev, O_RDWR);
+	int ret;
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
+	ret = kunit_add_action_or_reset(test, mapbuf_test_put_dmabuf, dmabuf);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	return dmabuf;
+}
+
+/*
+ * Put the dma-buf now. A kthread's last fput() is deferred to a work
+ * item: run it, so that release has run when this returns.
+ */
+static void mapbuf_test_release(struct kunit *test, struct dma_buf *dmabuf)
+{
+	kunit_release_action(test, mapbuf_test_put_dmabuf, dmabuf);
+	flush_delayed_fput();
+}
+
+/*
+ * A dma-buf holds the buffer and counts as an export until its release,
+ * which gives both back: a release that dropped no reference, or one too
+ * many, shows in the count.
+ */
+static void mapbuf_export_holds_buffer(struct kunit *test)
+{
+	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, MAPBUF_TEST_PAGES);
+	struct mapbuf_buf *buf = ctx->dev.buf;
+	struct dma_buf *dmabuf = mapbuf_test_export(test, ctx);
+
+	KUNIT_EXPECT_EQ(test, dmabuf->size, MAPBUF_TEST_PAGES * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, kref_read(&buf->ref), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&buf->nr_exports), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&buf->nr_mappings), 0);
+	KUNIT_EXPECT_EQ(test, mapbuf_dev_resize(&ctx->dev, PAGE_SIZE), -EBUSY);
+	KUNIT_EXPECT_PTR_EQ(test, ctx->dev.buf, buf);
+
+	mapbuf_test_release(test, dmabuf);
+	KUNIT_EXPECT_EQ(test, kref_read(&buf->ref), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&buf->nr_exports), 0);
+	KUNIT_EXPECT_EQ(test, mapbuf_dev_resize(&ctx->dev, PAGE_SIZE), 0);
+}
+
+/*
+ * The dma-buf keeps the buffer alive after the device lets go of it: its
+ * kernel mapping still reaches the buffer's pages.
+ */
+static void mapbuf_export_outlives_device(struct kunit *test)
+{
+	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, MAPBUF_TEST_PAGES);
+	struct mapbuf_buf *buf = ctx->dev.buf;
+	struct dma_buf *dmabuf = mapbuf_test_export(test, ctx);
+	struct iosys_map map;
+
+	mapbuf_test_tag(buf);
+	kunit_release_action(test, mapbuf_test_dev_exit, &ctx->dev);
+	KUNIT_ASSERT_EQ(test, kref_read(&buf->ref), 1);
+	KUNIT_ASSERT_EQ(test, dma_buf_vmap_unlocked(dmabuf, &map), 0);
+	KUNIT_EXPECT_EQ(test, *(unsigned long *)(map.vaddr + 3 * PAGE_SIZE),
+			3);
+	strscpy(map.vaddr + PAGE_SIZE + 8, "vmap", 5);
+	KUNIT_EXPECT_EQ(test, dma_buf_begin_cpu_access(dmabuf,
+						       DMA_BIDIRECTIONAL), 0);
+	KUNIT_EXPECT_EQ(test, dma_buf_end_cpu_access(dmabuf,
+						     DMA_BIDIRECTIONAL), 0);
+	KUNIT_EXPECT_STREQ(test, mapbuf_test_kaddr(buf, 1) + 8, "vmap");
+	dma_buf_vunmap_unlocked(dmabuf, &map);
+}
+
+/*
+ * The dma-buf's own mapping, made through the dma-buf core as for any
+ * importer's user: shared, showing and changing the buffer's pages at the
+ * offset asked for.
+ */
+static void mapbuf_export_mmap_shared(struct kunit *test)
+{
+	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, MAPBUF_HUGE_TEST_PAGES);
+	struct dma_buf *dmabuf = mapbuf_test_export(test, ctx);
+	unsigned long addr, len = (MAPBUF_HUGE_TEST_PAGES - 1) * PAGE_SIZE;
+	unsigned long tag;
+
+	mapbuf_test_tag(ctx->dev.buf);
+	addr = kunit_vm_mmap(test, dmabuf->file, 0, len,
+			     PROT_READ | PROT_WRITE, MAP_SHARED, PAGE_SIZE);
+	mapbuf_expect_mapped(test, addr);
+	KUNIT_ASSERT_EQ(test, copy_from_user(&tag, (void __user *)addr +
+					     MAPBUF_PMD_PAGES * PAGE_SIZE,
+					     sizeof(tag)), 0);
+	KUNIT_EXPECT_EQ(test, tag, MAPBUF_PMD_PAGES + 1);
+	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)addr + len - 8,
+					   "new", 4), 0);
+	KUNIT_EXPECT_STREQ(test, mapbuf_test_kaddr(ctx->dev.buf,
+						   MAPBUF_HUGE_TEST_PAGES - 1) +
+			   PAGE_SIZE - 8, "new");
+	/* It is counted as an export, not as a mapping of the device. */
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->dev.buf->nr_mappings), 0);
+}
+
+/* Private copies of a dma-buf make no sense to its importers: refused. */
+static void mapbuf_export_mmap_refuses_private(struct kunit *test)
+{
+	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, MAPBUF_TEST_PAGES);
+	struct dma_buf *dmabuf = mapbuf_test_export(test, ctx);
+	unsigned long addr;
+
+	addr = kunit_vm_mmap(test, dmabuf->file, 0, PAGE_SIZE, PROT_READ,
+			     MAP_PRIVATE, 0);
+	KUNIT_EXPECT_EQ(test, (long)addr, -EINVAL);
+	addr = kunit_vm_mmap(test, dmabuf->file, 0, PAGE_SIZE,
+			     PROT_READ | PROT_EXEC, MAP_SHARED, 0);
+	KUNIT_EXPECT_EQ(test, (long)addr, -EPERM);
+}
+
+/*
+ * What an importer does: attach a device, DMA-map the buffer for it, sync
+ * for the CPU and back, unmap, detach. The device takes 64 KiB entries at
+ * most (no dma_parms), so the buffer of two PMD folios and three pages
+ * needs many: each one page-aligned, together the whole buffer.
+ */
+static void mapbuf_export_attach_map(struct kunit *test)
+{
+	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, MAPBUF_HUGE_TEST_PAGES);
+	struct dma_buf *dmabuf = mapbuf_test_export(test, ctx);
+	struct dma_buf_attachment *attach;
+	struct scatterlist *sg;
+	struct sg_table *sgt;
+	struct device *dev;
+	size_t total = 0;
+	int i;
+
+	dev = kunit_device_register(test, "mapbuf-importer");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	dev->dma_mask = &dev->coherent_dma_mask;
+	KUNIT_ASSERT_EQ(test, dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64)),
+			0);
+	attach = dma_buf_attach(dmabuf, dev);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, attach);
+	sgt = dma_buf_map_attachment_unlocked(attach, DMA_BIDIRECTIONAL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		KUNIT_EXPECT_TRUE(test, PAGE_ALIGNED(sg_dma_address(sg)));
+		KUNIT_EXPECT_TRUE(test, PAGE_ALIGNED(sg_dma_len(sg)));
+		KUNIT_EXPECT_LE(test, sg_dma_len(sg), SZ_64K);
+		total += sg_dma_len(sg);
+	}
+	KUNIT_EXPECT_EQ(test, total, MAPBUF_HUGE_TEST_PAGES * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, dma_buf_begin_cpu_access(dmabuf, DMA_FROM_DEVICE),
+			0);
+	KUNIT_EXPECT_EQ(test, dma_buf_end_cpu_access(dmabuf, DMA_TO_DEVICE), 0);
+	dma_buf_unmap_attachment_unlocked(attach, sgt, DMA_BIDIRECTIONAL);
+	dma_buf_detach(dmabuf, attach);
+}
+
 static struct kunit_case mapbuf_test_cases[] = {
 	KUNIT_CASE_PARAM(mapbuf_alloc_rounds_size, mapbuf_size_gen_params),
 	KUNIT_CASE(mapbuf_alloc_zeroed),
@@ -1043,6 +1287,12 @@ static struct kunit_case mapbuf_test_cases[] = {
 	KUNIT_CASE_PARAM(mapbuf_resize_failure_keeps_buffer,
 			 mapbuf_resize_failure_gen_params),
 	KUNIT_CASE(mapbuf_resize_then_map),
+	KUNIT_CASE_PARAM(mapbuf_sgt_cases_test, mapbuf_sgt_gen_params),
+	KUNIT_CASE(mapbuf_export_holds_buffer),
+	KUNIT_CASE(mapbuf_export_outlives_device),
+	KUNIT_CASE(mapbuf_export_mmap_shared),
+	KUNIT_CASE(mapbuf_export_mmap_refuses_private),
+	KUNIT_CASE(mapbuf_export_attach_map),
 	{}
 };
 

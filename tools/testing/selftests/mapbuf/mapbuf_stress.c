@@ -214,8 +214,9 @@ static void check_info(int fd)
 	count(OP_INFO);
 	if (!known_size(info.size))
 		bad(BAD_SIZE, "INFO: size %llu", (unsigned long long)info.size);
-	if (info.reserved)
-		bad(BAD_ERRNO, "INFO: reserved %u", info.reserved);
+	/* Nothing here exports the buffer. */
+	if (info.nr_exports)
+		bad(BAD_ERRNO, "INFO: nr_exports %u", info.nr_exports);
 }
 
 /*
