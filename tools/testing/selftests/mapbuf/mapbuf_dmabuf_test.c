@@ -398,6 +398,22 @@ TEST_F(export, bad_pointer_efault)
 	ASSERT_EQ(next, next_fd());
 }
 
+TEST_F(export, read_only_arg_efault)
+{
+	struct mapbuf_export *arg = (void *)map(-1, page, RW,
+						MAP_PRIVATE | MAP_ANONYMOUS, 0);
+
+	ASSERT_MAPPED(arg);
+	arg->flags = O_RDWR;
+	ASSERT_EQ(0, mprotect(arg, page, PROT_READ));
+	/*
+	 * The argument is read, the dma-buf made, but the fd cannot be
+	 * returned: the dma-buf goes again, and the fd with it.
+	 */
+	ASSERT_EQ(EFAULT, export_errno(self->fd, arg));
+	ASSERT_EQ(0, nr_exports(self->fd));
+}
+
 TEST_F(export, rdonly_device_rdwr_ebadf)
 {
 	struct mapbuf_export arg = { .flags = O_RDWR, .reserved = 1 };
