@@ -14,7 +14,11 @@
  * 2. MAPBUF_IOC_RESIZE of DEVICE, filled with a pattern, to RESIZE_TO
  *    bytes either fails with ENOMEM and leaves the old size and pattern,
  *    or succeeds with the new size, zeroed.
- * 3. page_owner counts as many pages taken by mapbuf as its buffers hold,
+ * 3. MAPBUF_IOC_EXPORT of DEVICE, filled with a pattern, either fails with
+ *    ENOMEM, leaving nr_exports at 0 and no new file descriptor, or
+ *    succeeds with a dma-buf whose mapping shows the pattern; closing it
+ *    brings nr_exports back to 0.
+ * 4. page_owner counts as many pages taken by mapbuf as its buffers hold,
  *    then the module unloads, and no page that it took outlives it.
  *    kmemleak, which the harness asks next, does not track pages.
  *
@@ -32,12 +36,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #define MODULE_NAME	"mapbuf"
 #define RESIZE_TO	(3 * 1024 * 1024 + 1)
-/* Far more than either call has fault sites: a bound, not a budget. */
+/* Far more than any of the calls has fault sites: a bound, not a budget. */
 #define MAX_FAULTS	2000
 
 static unsigned int tests, failures;
@@ -139,6 +144,14 @@ static size_t buf_size(int fd)
 	return ioctl(fd, MAPBUF_IOC_INFO, &info) ? 0 : info.size;
 }
 
+/* The number of dma-bufs of the buffer of @fd, or -1. */
+static int nr_exports(int fd)
+{
+	struct mapbuf_info info;
+
+	return ioctl(fd, MAPBUF_IOC_INFO, &info) ? -1 : (int)info.nr_exports;
+}
+
 /* Fill the buffer of @fd, @size bytes, with the pattern for run @n. */
 static bool fill(int fd, size_t size, unsigned int n)
 {
@@ -223,7 +236,8 @@ static long mapbuf_pages(void)
 	while (fgets(frame, sizeof(frame), f)) {
 		if (sscanf(frame, "nr_base_pages: %ld", &n) == 1) {
 			pages += ours ? n : 0;
-			caller_seen = ours = false;
+			caller_seen = false;
+			ours = false;
 		} else if (frame[0] == ' ' && !caller_seen &&
 			   !page_allocator(frame)) {
 			caller_seen = true;
@@ -352,6 +366,87 @@ static bool resize_faults(const char *dev)
 	return ok;
 }
 
+/* The lowest free file descriptor: the one a new file would get. */
+static int next_fd(void)
+{
+	int fd = open("/", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		die("open /");
+	close(fd);
+	return fd;
+}
+
+/* Does a shared mapping of dma-buf @dmabuf show the pattern for run @n? */
+static bool dmabuf_holds(int dmabuf, size_t size, unsigned int n)
+{
+	unsigned char *p = mmap(NULL, size, PROT_READ, MAP_SHARED, dmabuf, 0);
+	bool ok = p != MAP_FAILED;
+	size_t i;
+
+	for (i = 0; ok && i < size; i++)
+		ok = p[i] == pattern(i, n);
+	if (p != MAP_FAILED)
+		munmap(p, size);
+	return ok;
+}
+
+/* Export the buffer of the device as a dma-buf with fault n, n = 1, 2, ... */
+static bool export_faults(const char *dev)
+{
+	struct mapbuf_export exp = { .flags = O_RDWR | O_CLOEXEC };
+	int fd = open(dev, O_RDWR | O_CLOEXEC);
+	bool injected, ok;
+	unsigned int n;
+	int ret, err, next;
+	size_t size;
+
+	if (fd < 0)
+		die(dev);
+	size = buf_size(fd);
+	next = next_fd();
+
+	for (n = 1; n <= MAX_FAULTS; n++) {
+		if (!fill(fd, size, n))
+			die("filling the buffer");
+		exp.fd = -1;
+		arm(n);
+		ret = ioctl(fd, MAPBUF_IOC_EXPORT, &exp);
+		err = errno;
+		injected = disarm();
+		if (!injected)
+			break;
+
+		if (ret)
+			ok = result(err == ENOMEM && !nr_exports(fd) &&
+				    next_fd() == next,
+				    "export, fault %u: ENOMEM, no dma-buf, no fd",
+				    n);
+		else	/* The allocation that failed had a fallback. */
+			ok = result(dmabuf_holds(exp.fd, size, n) &&
+				    !close(exp.fd) && !nr_exports(fd),
+				    "export, fault %u: exported anyway, mapped, released",
+				    n);
+		if (!ok) {
+			diag("MAPBUF_IOC_EXPORT", ret, err);
+			return false;
+		}
+	}
+	if (n > MAX_FAULTS)
+		return result(false, "export: still injecting after %u faults",
+			      MAX_FAULTS);
+
+	/* The export must have at least one fault site. */
+	ok = result(n > 1 && !ret && dmabuf_holds(exp.fd, size, n) &&
+		    !close(exp.fd) && !nr_exports(fd),
+		    "export with no fault left (%u sites): mapped, released",
+		    n - 1);
+	if (!ok)
+		diag("MAPBUF_IOC_EXPORT", ret, err);
+	close(fd);
+	return ok;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 4) {
@@ -361,7 +456,8 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("TAP version 13\n");
 	setup_fault_injection();
-	if (load_faults(argv[1], argv[2], argv[3]) && resize_faults(argv[3])) {
+	if (load_faults(argv[1], argv[2], argv[3]) && resize_faults(argv[3]) &&
+	    export_faults(argv[3])) {
 		long held = mapbuf_pages(), pages = buffer_pages();
 
 		result(held == pages,

@@ -1,9 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# Load mapbuf with what the tests need, run mapbuf_test, mapbuf_huge_test
-# and mapbuf_stress as nested subtests, unload it, then check the
-# load-time limits of its parameters.
+# Load mapbuf with what the tests need, run mapbuf_test, mapbuf_huge_test,
+# mapbuf_dmabuf_test and mapbuf_stress as nested subtests, unload it, then
+# check the load-time limits of its parameters.
 #
 # The module is $MAPBUF_MODULE if that is set (a .ko file, loaded with
 # insmod), otherwise whatever "modprobe mapbuf" finds. A mapbuf that is
@@ -15,10 +15,10 @@ DIR=$(dirname "$(readlink -f "$0")")
 . "$DIR"/../kselftest/ktap_helpers.sh
 
 MODULE=mapbuf
-# mapbuf_test and mapbuf_huge_test use /dev/mapbuf0, mapbuf_stress
-# /dev/mapbuf1.
+# mapbuf_test, mapbuf_huge_test and mapbuf_dmabuf_test use /dev/mapbuf0,
+# mapbuf_stress /dev/mapbuf1.
 PARAMS="nr_devices=2 size=1048576"
-NUM_TESTS=9
+NUM_TESTS=10
 
 # The error messages of insmod and modprobe are matched below.
 export LC_ALL=C
@@ -159,6 +159,7 @@ fi
 
 run_nested mapbuf_test
 run_nested mapbuf_huge_test
+run_nested mapbuf_dmabuf_test
 run_nested mapbuf_stress
 check_unload_unused
 check_load_64_devices

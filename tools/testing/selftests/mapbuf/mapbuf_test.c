@@ -54,6 +54,7 @@
 #include <linux/mapbuf.h>
 
 #include "../kselftest_harness.h"
+#include "mapbuf_util.h"
 
 /* Older C libraries lack the newer advice values. */
 #ifndef MADV_COLD
@@ -81,104 +82,16 @@
 #define MAP_SYNC		0x80000
 #endif
 
-#define DEVICE	"/dev/mapbuf0"
-#define MODULE	"mapbuf"
-#define RW	(PROT_READ | PROT_WRITE)
 #define SZ_1G	(1024ULL * 1024 * 1024)
-
-/*
- * The harness prints what it compares as integers: compare addresses as
- * uintptr_t, which converts cleanly on 32-bit too.
- */
-#define ADDR(p)			((uintptr_t)(p))
-#define ASSERT_MAPPED(p)	ASSERT_NE(ADDR(MAP_FAILED), ADDR(p))
 
 /* A 64-bit program; otherwise a 32-bit one (on a 64-bit kernel). */
 #define LP64	(sizeof(long) == 8)
-
-static size_t page;
-
-static int resize(int fd, __u64 size)
-{
-	struct mapbuf_resize arg = { .size = size };
-
-	return ioctl(fd, MAPBUF_IOC_RESIZE, &arg);
-}
-
-/* The size the module was loaded with, in whole pages; 0 if unknown. */
-static size_t module_size(void)
-{
-	unsigned long long size;
-	FILE *f;
-	int n;
-
-	f = fopen("/sys/module/" MODULE "/parameters/size", "r");
-	if (!f)
-		return 0;
-	n = fscanf(f, "%llu", &size);
-	fclose(f);
-	if (n != 1)
-		return 0;
-	return (size + page - 1) / page * page;
-}
-
-/*
- * Open the device read-write, give it back the size it was loaded with if
- * a test resized it, check that it holds at least 16 pages and clear it.
- * Return -1 when the device does not exist.
- */
-static int open_buffer(struct __test_metadata *_metadata, size_t *size)
-{
-	struct mapbuf_info info;
-	size_t loaded;
-	int fd;
-
-	page = sysconf(_SC_PAGESIZE);
-	fd = open(DEVICE, O_RDWR);
-	if (fd < 0 && errno == ENOENT)
-		return -1;
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ioctl(fd, MAPBUF_IOC_INFO, &info));
-	/* Each test runs in a new process: nothing of it maps the buffer. */
-	loaded = module_size();
-	if (loaded && info.size != loaded) {
-		ASSERT_EQ(0, resize(fd, loaded));
-		info.size = loaded;
-	}
-	ASSERT_LE(16 * page, info.size);
-	ASSERT_EQ(0, ioctl(fd, MAPBUF_IOC_CLEAR));
-	*size = info.size;
-	return fd;
-}
-
-/* mmap(2) len bytes of fd at off; MAP_FAILED with errno set on failure. */
-static unsigned char *map(int fd, size_t len, int prot, int flags, off_t off)
-{
-	return mmap(NULL, len, prot, flags, fd, off);
-}
-
-/* The errno of a refused mmap(2), or 0 (and no mapping) if it succeeds. */
-static int map_errno(int fd, size_t len, int prot, int flags, off_t off)
-{
-	void *p = mmap(NULL, len, prot, flags, fd, off);
-
-	if (p == MAP_FAILED)
-		return errno;
-	munmap(p, len);
-	return 0;
-}
 
 /* mremap(2), as an address for the harness to compare. */
 static uintptr_t remap(void *old, size_t old_len, size_t new_len, int flags,
 		       void *to)
 {
 	return ADDR(mremap(old, old_len, new_len, flags, to));
-}
-
-/* An inaccessible anonymous range: a bad user pointer or a place to move to. */
-static unsigned char *reserve(size_t len)
-{
-	return map(-1, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, 0);
 }
 
 /* Two anonymous pages, the second one inaccessible; NULL on failure. */
@@ -276,26 +189,6 @@ static bool mapping_is(int fd, size_t size, unsigned char c)
 	same = memory_is(p, size, c);
 	munmap(p, size);
 	return same;
-}
-
-/* The buffer size as MAPBUF_IOC_INFO reports it, or 0. */
-static __u64 info_size(int fd)
-{
-	struct mapbuf_info info;
-
-	if (ioctl(fd, MAPBUF_IOC_INFO, &info))
-		return 0;
-	return info.size;
-}
-
-/* nr_mappings as MAPBUF_IOC_INFO reports it, or -1. */
-static int nr_mappings(int fd)
-{
-	struct mapbuf_info info;
-
-	if (ioctl(fd, MAPBUF_IOC_INFO, &info))
-		return -1;
-	return info.nr_mappings;
 }
 
 /* The number of VMAs of this process that map DEVICE, or -1. */
@@ -422,14 +315,6 @@ static long locked_kb(void)
 			kb = -1;
 	fclose(f);
 	return kb;
-}
-
-/* delete_module(2) as rmmod calls it; the errno, or 0 if it unloaded. */
-static int unload_errno(void)
-{
-	if (syscall(__NR_delete_module, MODULE, O_NONBLOCK))
-		return errno;
-	return 0;
 }
 
 /* Whether the file system that holds DEVICE is mounted noexec. */
@@ -2361,14 +2246,14 @@ TEST_F(mapbuf, info_size_whole_pages)
 	ASSERT_EQ(0, info.size % page);
 }
 
-TEST_F(mapbuf, info_reserved_zero)
+TEST_F(mapbuf, info_nr_exports_zero)
 {
 	struct mapbuf_info info;
 
 	memset(&info, 0xff, sizeof(info));
 	ASSERT_EQ(0, ioctl(self->fd, MAPBUF_IOC_INFO, &info));
-	/* reserved is always reported as 0. */
-	ASSERT_EQ(0, info.reserved);
+	/* Nothing of this program made a dma-buf of the buffer. */
+	ASSERT_EQ(0, info.nr_exports);
 }
 
 TEST_F(mapbuf, fill_bad_pointer_efault)
