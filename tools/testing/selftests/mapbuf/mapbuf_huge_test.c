@@ -43,14 +43,11 @@
 #include <linux/mapbuf.h>
 
 #include "../kselftest_harness.h"
+#include "mapbuf_util.h"
 
-#define DEVICE		"/dev/mapbuf0"
 #define RAMDISK		"/dev/ram0"
 #define THP_ENABLED	"/sys/kernel/mm/transparent_hugepage/enabled"
 #define THP_PMD_SIZE	"/sys/kernel/mm/transparent_hugepage/hpage_pmd_size"
-#define RW		(PROT_READ | PROT_WRITE)
-#define ADDR(p)		((uintptr_t)(p))
-#define ASSERT_MAPPED(p) ASSERT_NE(ADDR(MAP_FAILED), ADDR(p))
 
 /*
  * Whether mapbuf maps whole folios with one PMD and aligns addresses for
@@ -62,24 +59,7 @@
 /* What the get_user_pages() tests move: 64 KiB across a folio boundary. */
 #define GUP_LEN		(64 * 1024)
 
-static size_t page, pmd;
-
-static int resize(int fd, __u64 size)
-{
-	struct mapbuf_resize arg = { .size = size };
-
-	return ioctl(fd, MAPBUF_IOC_RESIZE, &arg);
-}
-
-/* nr_mappings as MAPBUF_IOC_INFO reports it, or -1. */
-static int nr_mappings(int fd)
-{
-	struct mapbuf_info info;
-
-	if (ioctl(fd, MAPBUF_IOC_INFO, &info))
-		return -1;
-	return info.nr_mappings;
-}
+static size_t pmd;
 
 /* The PMD size as the kernel reports it, or 0 without THP. */
 static size_t pmd_size(void)
