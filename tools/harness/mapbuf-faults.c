@@ -318,7 +318,7 @@ static bool load_faults(const char *path, const char *params, const char *dev)
 static bool resize_faults(const char *dev)
 {
 	long page = sysconf(_SC_PAGESIZE);
-	struct mapbuf_resize old, new = { RESIZE_TO };
+	struct mapbuf_resize old = {}, new = { .size = RESIZE_TO };
 	size_t new_size = (RESIZE_TO + page - 1) / page * page;
 	int fd = open(dev, O_RDWR | O_CLOEXEC);
 	bool injected, ok;

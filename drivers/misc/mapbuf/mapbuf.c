@@ -73,6 +73,11 @@
 /* Largest extent: one PMD, so that a huge mapping can map it whole. */
 #define MAPBUF_MAX_ORDER	min_t(unsigned int, MAX_PAGE_ORDER, PMD_ORDER)
 
+/* What MAPBUF_IOC_INFO reports that this driver can do. */
+#define MAPBUF_INFO_FLAGS	(MAPBUF_INFO_EXPORT |			\
+				 (IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) ? \
+				  MAPBUF_INFO_PMD_MAPPINGS : 0))
+
 static unsigned int mapbuf_nr_devices = 1;
 module_param_named(nr_devices, mapbuf_nr_devices, uint, 0444);
 MODULE_PARM_DESC(nr_devices, "number of devices /dev/mapbufN (1-64, default 1)");
@@ -610,20 +615,26 @@ static loff_t mapbuf_llseek(struct file *file, loff_t offset, int whence)
  * mapbuf_dev_resize() - replace a device's buffer with a new, zeroed one
  * @dev: the device
  * @size: the new size in bytes, rounded up to whole pages
+ * @flags: flags of struct mapbuf_resize; none is defined yet
  *
  * Memory that is still mapped, or that a dma-buf importer may still use,
  * is never freed, so the buffer is only replaced while nothing maps it and
  * no dma-buf of it exists. On any error the old buffer stays, with its
  * contents.
  *
- * Return: 0, -EINVAL if @size is 0 or above MAPBUF_MAX_SIZE, -EBUSY while
+ * Return: 0, -EINVAL if @size is 0 or above MAPBUF_MAX_SIZE or @flags is
+ * not 0, -EBUSY while
  * the buffer is mapped or exported, -EINTR on a fatal signal (see
  * mapbuf_buf_alloc()), or -ENOMEM.
  */
-VISIBLE_IF_KUNIT int mapbuf_dev_resize(struct mapbuf_dev *dev, u64 size)
+VISIBLE_IF_KUNIT int mapbuf_dev_resize(struct mapbuf_dev *dev, u64 size,
+				       u64 flags)
 {
 	struct mapbuf_buf *buf, *old;
 
+	/* Unknown flags are refused, so that they can get a meaning later. */
+	if (flags)
+		return -EINVAL;
 	/* Check the u64: on 32-bit a size_t would lose the high bits. */
 	if (!size || size > MAPBUF_MAX_SIZE)
 		return -EINVAL;
@@ -930,15 +941,28 @@ VISIBLE_IF_KUNIT struct dma_buf *mapbuf_dev_export(struct mapbuf_dev *dev,
 }
 EXPORT_SYMBOL_IF_KUNIT(mapbuf_dev_export);
 
+/**
+ * mapbuf_dev_info() - what MAPBUF_IOC_INFO reports of a device
+ * @dev: the device
+ * @info: filled in whole, reserved fields zeroed
+ */
+VISIBLE_IF_KUNIT void mapbuf_dev_info(struct mapbuf_dev *dev,
+				      struct mapbuf_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->flags = MAPBUF_INFO_FLAGS;
+	guard(mutex)(&dev->lock);
+	info->size = mapbuf_buf_size(dev->buf);
+	info->nr_mappings = atomic_read(&dev->buf->nr_mappings);
+	info->nr_exports = atomic_read(&dev->buf->nr_exports);
+}
+EXPORT_SYMBOL_IF_KUNIT(mapbuf_dev_info);
+
 static long mapbuf_ioctl_info(struct mapbuf_dev *dev, void __user *argp)
 {
-	struct mapbuf_info info = {};
+	struct mapbuf_info info;
 
-	scoped_guard(mutex, &dev->lock) {
-		info.size = mapbuf_buf_size(dev->buf);
-		info.nr_mappings = atomic_read(&dev->buf->nr_mappings);
-		info.nr_exports = atomic_read(&dev->buf->nr_exports);
-	}
+	mapbuf_dev_info(dev, &info);
 	return copy_to_user(argp, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
@@ -969,7 +993,7 @@ static long mapbuf_ioctl_resize(struct mapbuf_dev *dev, void __user *argp)
 
 	if (copy_from_user(&resize, argp, sizeof(resize)))
 		return -EFAULT;
-	return mapbuf_dev_resize(dev, resize.size);
+	return mapbuf_dev_resize(dev, resize.size, resize.flags);
 }
 
 /* The flags that MAPBUF_IOC_EXPORT takes from a file opened @f_mode. */

@@ -67,7 +67,9 @@ struct folio *mapbuf_buf_pmd_folio(const struct mapbuf_buf *buf,
 				   unsigned long addr, bool write);
 int mapbuf_check_range(const struct mapbuf_buf *buf, unsigned long pgoff,
 		       unsigned long nr_pages);
-int mapbuf_dev_resize(struct mapbuf_dev *dev, u64 size);
+int mapbuf_dev_resize(struct mapbuf_dev *dev, u64 size, u64 flags);
+struct mapbuf_info;
+void mapbuf_dev_info(struct mapbuf_dev *dev, struct mapbuf_info *info);
 int mapbuf_buf_sgt(const struct mapbuf_buf *buf, unsigned int max_seg,
 		   struct sg_table *sgt);
 struct dma_buf *mapbuf_dev_export(struct mapbuf_dev *dev, int flags);

@@ -24,6 +24,7 @@
 #include <linux/scatterlist.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <uapi/linux/mapbuf.h>
 
 #include "mapbuf.h"
 
@@ -813,6 +814,30 @@ static void mapbuf_map_counts_vmas(struct kunit *test)
 }
 
 /*
+ * MAPBUF_IOC_INFO's report: the buffer's state, only flags that the uAPI
+ * defines, and every reserved field zero whatever the caller's struct held.
+ */
+static void mapbuf_info_reports(struct kunit *test)
+{
+	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, MAPBUF_TEST_PAGES);
+	struct mapbuf_info info;
+	unsigned long addr;
+
+	addr = mapbuf_map(test, ctx, PAGE_SIZE, PROT_READ, MAP_SHARED, 0);
+	mapbuf_expect_mapped(test, addr);
+	memset(&info, 0xa5, sizeof(info));
+	mapbuf_dev_info(&ctx->dev, &info);
+	KUNIT_EXPECT_EQ(test, info.size, MAPBUF_TEST_PAGES * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, info.nr_mappings, 1);
+	KUNIT_EXPECT_EQ(test, info.nr_exports, 0);
+	KUNIT_EXPECT_EQ(test, info.flags & ~(MAPBUF_INFO_PMD_MAPPINGS |
+					     MAPBUF_INFO_EXPORT), 0);
+	KUNIT_EXPECT_TRUE(test, info.flags & MAPBUF_INFO_EXPORT);
+	KUNIT_EXPECT_PTR_EQ(test, memchr_inv(info.reserved, 0,
+					     sizeof(info.reserved)), NULL);
+}
+
+/*
  * A mapping keeps the buffer alive after the device lets go of it: tear
  * the test device down, which drops its reference, and only then fault
  * the mapping in. Without a reference of the VMA's own, that fault would
@@ -854,7 +879,7 @@ static void mapbuf_mapped_rechecks_range(struct kunit *test)
 	vma = kunit_kzalloc(test, sizeof(*vma), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, vma);
 	KUNIT_ASSERT_EQ(test, mapbuf_fops.mmap_prepare(&desc), 0);
-	KUNIT_ASSERT_EQ(test, mapbuf_dev_resize(&ctx->dev, PAGE_SIZE), 0);
+	KUNIT_ASSERT_EQ(test, mapbuf_dev_resize(&ctx->dev, PAGE_SIZE, 0), 0);
 	KUNIT_EXPECT_EQ(test, desc.vm_ops->mapped(desc.start, desc.end, 0,
 						  ctx->file,
 						  &vma->vm_private_data),
@@ -879,7 +904,7 @@ static void mapbuf_mapped_takes_new_buffer(struct kunit *test)
 	vma = kunit_kzalloc(test, sizeof(*vma), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, vma);
 	KUNIT_ASSERT_EQ(test, mapbuf_fops.mmap_prepare(&desc), 0);
-	KUNIT_ASSERT_EQ(test, mapbuf_dev_resize(&ctx->dev, 2 * PAGE_SIZE), 0);
+	KUNIT_ASSERT_EQ(test, mapbuf_dev_resize(&ctx->dev, 2 * PAGE_SIZE, 0), 0);
 	buf = ctx->dev.buf;
 	KUNIT_ASSERT_EQ(test, desc.vm_ops->mapped(desc.start, desc.end, 0,
 						  ctx->file,
@@ -911,8 +936,8 @@ static void mapbuf_resize_replaces_buffer(struct kunit *test)
 	struct mapbuf_buf *old = ctx->dev.buf;
 
 	memset(mapbuf_test_kaddr(old, 0), 0xa5, PAGE_SIZE);
-	KUNIT_ASSERT_EQ(test, mapbuf_dev_resize(&ctx->dev, 2 * PAGE_SIZE + 1),
-			0);
+	KUNIT_ASSERT_EQ(test,
+			mapbuf_dev_resize(&ctx->dev, 2 * PAGE_SIZE + 1, 0), 0);
 	KUNIT_EXPECT_PTR_NE(test, ctx->dev.buf, old);
 	KUNIT_EXPECT_EQ(test, ctx->dev.buf->nr_pages, 3);
 	KUNIT_EXPECT_TRUE(test, mapbuf_test_zeroed(ctx->dev.buf));
@@ -921,6 +946,7 @@ static void mapbuf_resize_replaces_buffer(struct kunit *test)
 struct mapbuf_resize_case {
 	const char *name;
 	u64 size;
+	u64 flags;
 };
 
 static const struct mapbuf_resize_case mapbuf_resize_cases[] = {
@@ -930,6 +956,9 @@ static const struct mapbuf_resize_case mapbuf_resize_cases[] = {
 	{ "2^32 + 4096",	(1ULL << 32) + 4096 },
 	{ "2^32",		1ULL << 32 },
 	{ "U64_MAX",		U64_MAX },
+	/* No flag is defined yet: every one is refused. */
+	{ "flag bit 0",		PAGE_SIZE, 1ULL << 0 },
+	{ "flag bit 63",	PAGE_SIZE, 1ULL << 63 },
 };
 
 static void mapbuf_resize_case_desc(const struct mapbuf_resize_case *c,
@@ -941,14 +970,15 @@ static void mapbuf_resize_case_desc(const struct mapbuf_resize_case *c,
 KUNIT_ARRAY_PARAM(mapbuf_resize, mapbuf_resize_cases,
 		  mapbuf_resize_case_desc);
 
-/* A bad size is refused with -EINVAL and the buffer stays as it was. */
-static void mapbuf_resize_rejects_bad_size(struct kunit *test)
+/* A bad size or flag is refused with -EINVAL, the buffer kept as it was. */
+static void mapbuf_resize_rejects_bad_arg(struct kunit *test)
 {
 	const struct mapbuf_resize_case *c = test->param_value;
 	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, MAPBUF_TEST_PAGES);
 	struct mapbuf_buf *old = ctx->dev.buf;
 
-	KUNIT_EXPECT_EQ(test, mapbuf_dev_resize(&ctx->dev, c->size), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mapbuf_dev_resize(&ctx->dev, c->size, c->flags),
+			-EINVAL);
 	KUNIT_EXPECT_PTR_EQ(test, ctx->dev.buf, old);
 }
 
@@ -961,11 +991,11 @@ static void mapbuf_resize_busy_while_mapped(struct kunit *test)
 
 	addr = mapbuf_map(test, ctx, PAGE_SIZE, PROT_READ, MAP_PRIVATE, 0);
 	mapbuf_expect_mapped(test, addr);
-	KUNIT_EXPECT_EQ(test, mapbuf_dev_resize(&ctx->dev, PAGE_SIZE), -EBUSY);
+	KUNIT_EXPECT_EQ(test, mapbuf_dev_resize(&ctx->dev, PAGE_SIZE, 0), -EBUSY);
 	KUNIT_EXPECT_PTR_EQ(test, ctx->dev.buf, old);
 
 	KUNIT_ASSERT_EQ(test, vm_munmap(addr, PAGE_SIZE), 0);
-	KUNIT_EXPECT_EQ(test, mapbuf_dev_resize(&ctx->dev, PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, mapbuf_dev_resize(&ctx->dev, PAGE_SIZE, 0), 0);
 	KUNIT_EXPECT_EQ(test, ctx->dev.buf->nr_pages, 1);
 }
 
@@ -996,7 +1026,7 @@ static void mapbuf_resize_failure_keeps_buffer(struct kunit *test)
 	fake = mapbuf_fake_start(test, c->budget);
 	if (c->kill_after)
 		mapbuf_fake_kill_after(test, fake, c->kill_after);
-	ret = mapbuf_dev_resize(&ctx->dev, 4 * PAGE_SIZE);
+	ret = mapbuf_dev_resize(&ctx->dev, 4 * PAGE_SIZE, 0);
 	mapbuf_fake_expect_released(test, fake);
 	/* Had it succeeded, the old buffer would be gone. */
 	KUNIT_ASSERT_EQ(test, ret, c->ret);
@@ -1010,7 +1040,7 @@ static void mapbuf_resize_then_map(struct kunit *test)
 	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, MAPBUF_TEST_PAGES);
 	unsigned long addr;
 
-	KUNIT_ASSERT_EQ(test, mapbuf_dev_resize(&ctx->dev, 2 * PAGE_SIZE), 0);
+	KUNIT_ASSERT_EQ(test, mapbuf_dev_resize(&ctx->dev, 2 * PAGE_SIZE, 0), 0);
 	addr = mapbuf_map(test, ctx, 3 * PAGE_SIZE, PROT_READ, MAP_SHARED, 0);
 	KUNIT_EXPECT_EQ(test, (long)addr, -ENXIO);
 
@@ -1135,13 +1165,13 @@ static void mapbuf_export_holds_buffer(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kref_read(&buf->ref), 2);
 	KUNIT_EXPECT_EQ(test, atomic_read(&buf->nr_exports), 1);
 	KUNIT_EXPECT_EQ(test, atomic_read(&buf->nr_mappings), 0);
-	KUNIT_EXPECT_EQ(test, mapbuf_dev_resize(&ctx->dev, PAGE_SIZE), -EBUSY);
+	KUNIT_EXPECT_EQ(test, mapbuf_dev_resize(&ctx->dev, PAGE_SIZE, 0), -EBUSY);
 	KUNIT_EXPECT_PTR_EQ(test, ctx->dev.buf, buf);
 
 	mapbuf_test_release(test, dmabuf);
 	KUNIT_EXPECT_EQ(test, kref_read(&buf->ref), 1);
 	KUNIT_EXPECT_EQ(test, atomic_read(&buf->nr_exports), 0);
-	KUNIT_EXPECT_EQ(test, mapbuf_dev_resize(&ctx->dev, PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, mapbuf_dev_resize(&ctx->dev, PAGE_SIZE, 0), 0);
 }
 
 /*
@@ -1277,11 +1307,12 @@ static struct kunit_case mapbuf_test_cases[] = {
 			 mapbuf_geometry_gen_params),
 	KUNIT_CASE(mapbuf_map_refuses_exec),
 	KUNIT_CASE(mapbuf_map_counts_vmas),
+	KUNIT_CASE(mapbuf_info_reports),
 	KUNIT_CASE(mapbuf_map_outlives_device),
 	KUNIT_CASE(mapbuf_mapped_rechecks_range),
 	KUNIT_CASE(mapbuf_mapped_takes_new_buffer),
 	KUNIT_CASE(mapbuf_resize_replaces_buffer),
-	KUNIT_CASE_PARAM(mapbuf_resize_rejects_bad_size,
+	KUNIT_CASE_PARAM(mapbuf_resize_rejects_bad_arg,
 			 mapbuf_resize_gen_params),
 	KUNIT_CASE(mapbuf_resize_busy_while_mapped),
 	KUNIT_CASE_PARAM(mapbuf_resize_failure_keeps_buffer,

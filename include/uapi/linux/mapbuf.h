@@ -9,6 +9,16 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
+/*
+ * Flags of struct mapbuf_info: what this kernel's mapbuf can do. A flag
+ * that is clear means the feature is absent, so that a program written
+ * for a newer kernel finds out what an older one lacks.
+ */
+/* A mapping maps each PMD-order folio that it covers whole with one PMD. */
+#define MAPBUF_INFO_PMD_MAPPINGS	(1ULL << 0)
+/* MAPBUF_IOC_EXPORT exports the buffer as a dma-buf. */
+#define MAPBUF_INFO_EXPORT		(1ULL << 1)
+
 /**
  * struct mapbuf_info - what MAPBUF_IOC_INFO reports
  * @size: size of the buffer in bytes, a multiple of the page size
@@ -16,11 +26,15 @@
  *	the device; mappings of its dma-bufs are not counted
  * @nr_exports: number of dma-bufs of the buffer that still exist (see
  *	MAPBUF_IOC_EXPORT); each keeps the buffer from being resized
+ * @flags: MAPBUF_INFO_* flags, what this kernel's mapbuf can do
+ * @reserved: zero, room for what later kernels report
  */
 struct mapbuf_info {
 	__u64 size;
 	__u32 nr_mappings;
 	__u32 nr_exports;
+	__u64 flags;
+	__u64 reserved[5];
 };
 
 /**
@@ -36,9 +50,11 @@ struct mapbuf_fill {
 /**
  * struct mapbuf_resize - argument of MAPBUF_IOC_RESIZE
  * @size: the new size in bytes, rounded up to whole pages
+ * @flags: must be zero; the kind of buffer to allocate, in later kernels
  */
 struct mapbuf_resize {
 	__u64 size;
+	__u64 flags;
 };
 
 /**

@@ -49,17 +49,16 @@
 #define THP_ENABLED	"/sys/kernel/mm/transparent_hugepage/enabled"
 #define THP_PMD_SIZE	"/sys/kernel/mm/transparent_hugepage/hpage_pmd_size"
 
-/*
- * Whether mapbuf maps whole folios with one PMD and aligns addresses for
- * that: on Linux 7.x it does (vmf_insert_folio_pmd()); on 6.12 it maps
- * every page with a PTE.
- */
-#define HUGE_MAPPINGS	1
-
 /* What the get_user_pages() tests move: 64 KiB across a folio boundary. */
 #define GUP_LEN		(64 * 1024)
 
 static size_t pmd;
+/*
+ * Whether this kernel's mapbuf maps whole folios with one PMD and aligns
+ * addresses for that (MAPBUF_INFO_PMD_MAPPINGS); if not, it maps every
+ * page with a PTE, and the tests check that instead.
+ */
+static bool huge_mappings;
 
 /* The PMD size as the kernel reports it, or 0 without THP. */
 static size_t pmd_size(void)
@@ -237,6 +236,7 @@ static int open_tagged(struct __test_metadata *_metadata, size_t *size)
 	ASSERT_NE(0, pmd) TH_LOG("no %s: the kernel lacks THP", THP_PMD_SIZE);
 	fd = open(DEVICE, O_RDWR);
 	ASSERT_LE(0, fd) TH_LOG("%s: %s", DEVICE, strerror(errno));
+	huge_mappings = info_flags(fd) & MAPBUF_INFO_PMD_MAPPINGS;
 	*size = 2 * pmd + 3 * page;
 	ASSERT_EQ(0, resize(fd, *size));
 	tag_buffer(fd, *size);
@@ -265,7 +265,7 @@ FIXTURE_TEARDOWN(huge)
 }
 
 /* The PMD-mapped kB of the two folios, where the kernel maps huge. */
-#define PMDS_KB(n)	(HUGE_MAPPINGS ? (long)((n) * pmd / 1024) : 0L)
+#define PMDS_KB(n)	(huge_mappings ? (long)((n) * pmd / 1024) : 0L)
 
 /*
  * A shared mapping of the whole buffer at a PMD-aligned address: each
@@ -283,7 +283,7 @@ TEST_F(huge, shared_pmd_mapped)
 	faults = minor_faults() - faults;
 	ASSERT_EQ(PMDS_KB(2), pmd_mapped_kb(p));
 	/* One fault per PMD and per PTE: no fault-around for device files. */
-	ASSERT_EQ(HUGE_MAPPINGS ? 2 + 3 : (long)self->nr_pages, faults);
+	ASSERT_EQ(huge_mappings ? 2 + 3 : (long)self->nr_pages, faults);
 	p[pmd + 5 * page + 9] = 'x';
 	ASSERT_TRUE(buffer_has(self->fd, pmd + 5 * page + 9, "x", 1));
 	ASSERT_EQ(1, nr_mappings(self->fd));
@@ -503,10 +503,11 @@ TEST_F(huge, thp_never_maps_ptes)
 	ASSERT_EQ(0, pmd_mapped_kb(p));
 }
 
-#if defined(__LP64__) && HUGE_MAPPINGS
+#ifdef __LP64__
 /*
  * A 64-bit program gets an address that is PMD-aligned where the offset
- * is (mapbuf's get_unmapped_area); a 32-bit program gets no such promise.
+ * is (mapbuf's get_unmapped_area), where mapbuf maps huge; a 32-bit
+ * program gets no such promise. Without huge mappings, PTEs map it all.
  */
 TEST_F(huge, address_follows_offset)
 {
@@ -516,9 +517,12 @@ TEST_F(huge, address_follows_offset)
 
 	ASSERT_MAPPED(p);
 	ASSERT_MAPPED(q);
-	ASSERT_EQ(0, ADDR(p) % pmd);
-	ASSERT_EQ(pmd - page, ADDR(q) % pmd);
+	if (huge_mappings) {
+		ASSERT_EQ(0, ADDR(p) % pmd);
+		ASSERT_EQ(pmd - page, ADDR(q) % pmd);
+	}
 	ASSERT_TRUE(tags_seen(p, 0, 2 * pmd / page));
+	ASSERT_TRUE(tags_seen(q, pmd - page, pmd / page + 1));
 	ASSERT_EQ(PMDS_KB(2), pmd_mapped_kb(p));
 }
 #endif

@@ -2256,6 +2256,21 @@ TEST_F(mapbuf, info_nr_exports_zero)
 	ASSERT_EQ(0, info.nr_exports);
 }
 
+TEST_F(mapbuf, info_flags_and_reserved)
+{
+	static const struct mapbuf_info zeroed;
+	struct mapbuf_info info;
+
+	memset(&info, 0xff, sizeof(info));
+	ASSERT_EQ(0, ioctl(self->fd, MAPBUF_IOC_INFO, &info));
+	/* Only flags that the header defines; reserved space stays zero. */
+	ASSERT_EQ(0, info.flags & ~(MAPBUF_INFO_PMD_MAPPINGS |
+				    MAPBUF_INFO_EXPORT));
+	ASSERT_NE(0, info.flags & MAPBUF_INFO_EXPORT);
+	ASSERT_EQ(0, memcmp(zeroed.reserved, info.reserved,
+			    sizeof(info.reserved)));
+}
+
 TEST_F(mapbuf, fill_bad_pointer_efault)
 {
 	unsigned char *bad = reserve(page);
@@ -2355,60 +2370,91 @@ TEST_F(mapbuf, resize_mapped_bad_pointer_efault)
 	ASSERT_EQ(EFAULT, errno);
 }
 
-TEST_F(mapbuf, resize_size_zero_einval)
+/*
+ * MAPBUF_IOC_RESIZE's refused arguments: EINVAL, also before EBUSY when
+ * the buffer is mapped, and the buffer is kept with its bytes.
+ */
+FIXTURE(resize_einval) {
+	int fd;
+	size_t size;
+};
+
+FIXTURE_VARIANT(resize_einval) {
+	__u64 size;
+	__u64 flags;
+	bool mapped;
+};
+
+/* An empty buffer is not a buffer. */
+FIXTURE_VARIANT_ADD(resize_einval, size_zero) {
+	.size = 0,
+};
+
+FIXTURE_VARIANT_ADD(resize_einval, size_zero_mapped) {
+	.size = 0, .mapped = true,
+};
+
+/* One byte more than the largest buffer. */
+FIXTURE_VARIANT_ADD(resize_einval, above_1g) {
+	.size = SZ_1G + 1,
+};
+
+/* Cut to 32 bits, 1 << 32 would be 0 and 1 << 32 + 4096 one page. */
+FIXTURE_VARIANT_ADD(resize_einval, size_4g) {
+	.size = 1ULL << 32,
+};
+
+FIXTURE_VARIANT_ADD(resize_einval, size_4g_plus_4k) {
+	.size = (1ULL << 32) + 4096,
+};
+
+/* Rounding these up to a page would wrap to 0. */
+FIXTURE_VARIANT_ADD(resize_einval, u64_max) {
+	.size = UINT64_MAX,
+};
+
+FIXTURE_VARIANT_ADD(resize_einval, u64_max_minus_4k) {
+	.size = UINT64_MAX - 4096 + 2,
+};
+
+/* No flag is defined yet: each one is refused, whatever the size. */
+FIXTURE_VARIANT_ADD(resize_einval, flag_bit_0) {
+	.size = 4096, .flags = 1,
+};
+
+FIXTURE_VARIANT_ADD(resize_einval, flag_bit_63) {
+	.size = 4096, .flags = 1ULL << 63,
+};
+
+FIXTURE_VARIANT_ADD(resize_einval, flag_mapped) {
+	.size = 4096, .flags = 1, .mapped = true,
+};
+
+FIXTURE_SETUP(resize_einval)
 {
-	ASSERT_EQ(0, fill_buffer(self->fd, 0x5a));
-	/* An empty buffer is not a buffer. */
-	ASSERT_EQ(-1, resize(self->fd, 0));
-	ASSERT_EQ(EINVAL, errno);
-	ASSERT_TRUE(unchanged(self->fd, self->size));
+	self->fd = open_buffer(_metadata, &self->size);
+	if (self->fd < 0)
+		SKIP(return, DEVICE " is missing: load the mapbuf module");
 }
 
-TEST_F(mapbuf, resize_mapped_size_zero_einval)
+FIXTURE_TEARDOWN(resize_einval)
 {
-	unsigned char *p = map(self->fd, page, RW, MAP_SHARED, 0);
-
-	ASSERT_MAPPED(p);
-	/* EINVAL comes before EBUSY. */
-	ASSERT_EQ(-1, resize(self->fd, 0));
-	ASSERT_EQ(EINVAL, errno);
+	close(self->fd);
 }
 
-TEST_F(mapbuf, resize_above_1g_einval)
+TEST_F(resize_einval, buffer_kept)
 {
-	ASSERT_EQ(0, fill_buffer(self->fd, 0x5a));
-	/* One byte more than the largest buffer. */
-	ASSERT_EQ(-1, resize(self->fd, SZ_1G + 1));
-	ASSERT_EQ(EINVAL, errno);
-	ASSERT_TRUE(unchanged(self->fd, self->size));
-}
+	unsigned char *p = NULL;
 
-TEST_F(mapbuf, resize_4g_einval)
-{
 	ASSERT_EQ(0, fill_buffer(self->fd, 0x5a));
-	/* 1 << 32 would be 0 if cut to 32 bits. */
-	ASSERT_EQ(-1, resize(self->fd, 1ULL << 32));
+	if (variant->mapped) {
+		p = map(self->fd, page, RW, MAP_SHARED, 0);
+		ASSERT_MAPPED(p);
+	}
+	ASSERT_EQ(-1, resize_flags(self->fd, variant->size, variant->flags));
 	ASSERT_EQ(EINVAL, errno);
-	ASSERT_TRUE(unchanged(self->fd, self->size));
-}
-
-TEST_F(mapbuf, resize_4g_plus_page_einval)
-{
-	ASSERT_EQ(0, fill_buffer(self->fd, 0x5a));
-	/* Would be one valid page if cut to 32 bits. */
-	ASSERT_EQ(-1, resize(self->fd, (1ULL << 32) + page));
-	ASSERT_EQ(EINVAL, errno);
-	ASSERT_TRUE(unchanged(self->fd, self->size));
-}
-
-TEST_F(mapbuf, resize_u64_max_einval)
-{
-	ASSERT_EQ(0, fill_buffer(self->fd, 0x5a));
-	/* Rounding U64_MAX up to a page would wrap to 0. */
-	ASSERT_EQ(-1, resize(self->fd, UINT64_MAX));
-	ASSERT_EQ(EINVAL, errno);
-	ASSERT_EQ(-1, resize(self->fd, UINT64_MAX - page + 2));
-	ASSERT_EQ(EINVAL, errno);
+	if (p)
+		ASSERT_EQ(0, munmap(p, page));
 	ASSERT_TRUE(unchanged(self->fd, self->size));
 }
 

@@ -32,11 +32,16 @@
 /* The page size; open_buffer() sets it. */
 static size_t page;
 
-static inline int resize(int fd, __u64 size)
+static inline int resize_flags(int fd, __u64 size, __u64 flags)
 {
-	struct mapbuf_resize arg = { .size = size };
+	struct mapbuf_resize arg = { .size = size, .flags = flags };
 
 	return ioctl(fd, MAPBUF_IOC_RESIZE, &arg);
+}
+
+static inline int resize(int fd, __u64 size)
+{
+	return resize_flags(fd, size, 0);
 }
 
 /* The size the module was loaded with, in whole pages; 0 if unknown. */
@@ -128,6 +133,16 @@ static inline int nr_mappings(int fd)
 	if (ioctl(fd, MAPBUF_IOC_INFO, &info))
 		return -1;
 	return info.nr_mappings;
+}
+
+/* MAPBUF_IOC_INFO's flags: what this kernel's mapbuf can do; 0 if unknown. */
+static inline __u64 info_flags(int fd)
+{
+	struct mapbuf_info info;
+
+	if (ioctl(fd, MAPBUF_IOC_INFO, &info))
+		return 0;
+	return info.flags;
 }
 
 /* nr_exports as MAPBUF_IOC_INFO reports it, or -1. */
