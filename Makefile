@@ -2,7 +2,7 @@
 ifneq ($(KERNELRELEASE),)
 # Kbuild: the driver as an external module (see the module target below).
 obj-m := mapbuf.o
-mapbuf-y := drivers/misc/mapbuf/mapbuf.o
+mapbuf-y := drivers/misc/mapbuf/mapbuf_main.o drivers/misc/mapbuf/mapbuf_dmabuf.o
 ccflags-y := -I$(src)/include
 else
 

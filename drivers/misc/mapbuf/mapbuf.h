@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * mapbuf internals shared with the KUnit suite (mapbuf_kunit.c).
+ * mapbuf internals, shared by the driver's files and its KUnit suite
+ * (mapbuf_kunit.c).
  */
 #ifndef _DRIVERS_MISC_MAPBUF_H
 #define _DRIVERS_MISC_MAPBUF_H
 
 #include <linux/atomic.h>
+#include <linux/container_of.h>
 #include <linux/fs.h>
 #include <linux/kref.h>
 #include <linux/miscdevice.h>
@@ -51,6 +53,20 @@ struct mapbuf_dev {
 	char name[sizeof("mapbuf4294967295")];
 };
 
+static inline size_t mapbuf_buf_size(const struct mapbuf_buf *buf)
+{
+	return buf->nr_pages << PAGE_SHIFT;
+}
+
+static inline struct mapbuf_dev *mapbuf_file_dev(const struct file *file)
+{
+	/* misc_open() points private_data at our miscdevice. */
+	return container_of(file->private_data, struct mapbuf_dev, misc);
+}
+
+void mapbuf_buf_put(struct mapbuf_buf *buf);
+long mapbuf_ioctl_export(struct file *file, void __user *argp);
+
 #if IS_ENABLED(CONFIG_KUNIT)
 struct dma_buf;
 struct sg_table;
@@ -59,7 +75,6 @@ extern const struct file_operations mapbuf_fops;
 struct page *mapbuf_alloc_extent(gfp_t gfp, unsigned int order);
 bool mapbuf_fill_should_stop(void);
 struct mapbuf_buf *mapbuf_buf_alloc(size_t size);
-void mapbuf_buf_put(struct mapbuf_buf *buf);
 struct page *mapbuf_buf_page(const struct mapbuf_buf *buf,
 			     unsigned long pgoff);
 struct folio *mapbuf_buf_pmd_folio(const struct mapbuf_buf *buf,
