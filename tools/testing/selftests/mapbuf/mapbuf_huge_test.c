@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Tests of huge mappings of /dev/mapbuf0 and of the get_user_pages() users
- * on its mappings, against Documentation/misc-devices/mapbuf.rst:
+ * on its mappings, against Documentation/userspace-api/mapbuf.rst:
  *
  * - fixture "huge": a buffer of two PMD-sized folios and three pages more,
  *   mapped at PMD-aligned addresses: which ranges are mapped with one PMD
