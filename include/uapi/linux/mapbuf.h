@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only WITH Linux-syscall-note */
 /*
  * mapbuf: a zeroed kernel buffer shared with user space through mmap(2),
- * read(2) and write(2). See Documentation/misc-devices/mapbuf.rst.
+ * read(2) and write(2), and exported as a dma-buf. Its contract is
+ * Documentation/userspace-api/mapbuf.rst.
  */
 #ifndef _UAPI_LINUX_MAPBUF_H
 #define _UAPI_LINUX_MAPBUF_H

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Tests of MAPBUF_IOC_EXPORT, the buffer of /dev/mapbuf0 as a dma-buf,
- * against Documentation/misc-devices/mapbuf.rst:
+ * against Documentation/userspace-api/mapbuf.rst:
  *
  * - fixture "flags", one variant per accepted flags value: the dma-buf's
  *   file (access mode, close-on-exec, /proc/self/fdinfo), its mappings and

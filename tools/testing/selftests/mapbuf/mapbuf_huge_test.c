@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Tests of huge mappings of /dev/mapbuf0 and of the get_user_pages() users
- * on its mappings, against Documentation/misc-devices/mapbuf.rst:
+ * on its mappings, against Documentation/userspace-api/mapbuf.rst:
  *
  * - fixture "huge": a buffer of two PMD-sized folios and three pages more,
  *   mapped at PMD-aligned addresses: which ranges are mapped with one PMD
@@ -172,18 +172,27 @@ static long pmd_mapped_kb(const void *addr)
 	return smaps_kb(addr, "FilePmdMapped");
 }
 
+/* The program's own code, from the linker's symbols. */
+extern char __executable_start[], etext[];
+
 /*
- * Minor faults of this process so far. It first writes to the 16 KiB of
- * stack below it, which the code measured between two calls uses: a test
- * runs in a forked child, whose stack pages are copy-on-write, and the
- * stack's random start decides which of them a call chain first touches,
- * so an extra fault would otherwise come and go between runs.
+ * Minor faults of this process so far. A test runs in a forked child,
+ * which faults in again, on first use, every page of the program's code
+ * (fork does not copy the page tables of a file mapping) and of its stack
+ * (copy-on-write), so that which code and stack pages the measured code
+ * happens to share with what ran before would add faults that come and
+ * go with the build and with the stack's random start. It first maps all
+ * of the code and writes to the 16 KiB of stack below it, which the code
+ * measured between two calls uses.
  */
 static long minor_faults(void)
 {
+	uintptr_t code = ADDR(__executable_start) & ~(uintptr_t)(page - 1);
 	char stack[16384];
 	struct rusage ru;
 
+	if (madvise((void *)code, ADDR(etext) - code, MADV_POPULATE_READ))
+		abort();
 	memset(stack, 0, sizeof(stack));
 	/* The stores must happen although nothing reads them. */
 	asm volatile("" : : "r" (stack) : "memory");

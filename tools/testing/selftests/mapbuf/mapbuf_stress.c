@@ -4,7 +4,7 @@
  * processes map, unmap, remap, protect, read, write, fill, clear and
  * resize one buffer at once, and check as they go that
  *
- * - every error is one Documentation/misc-devices/mapbuf.rst allows for
+ * - every error is one Documentation/userspace-api/mapbuf.rst allows for
  *   the operation (ENXIO for a mapping past the current end, EFAULT for
  *   mremap growth, ENOSPC for a write past it, EBUSY for a resize while
  *   mapped); nothing else fails;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Tests of /dev/mapbuf0 against Documentation/misc-devices/mapbuf.rst:
+ * Tests of /dev/mapbuf0 against Documentation/userspace-api/mapbuf.rst:
  *
  * - MAP_SHARED and MAP_PRIVATE mappings (fixture "mapping", one variant
  *   each): what a store, a write(2), MAPBUF_IOC_FILL and a fork(2) show to
