@@ -2201,11 +2201,11 @@ TEST_F(mapbuf, ioctl_wrong_size_enotty)
 
 TEST_F(mapbuf, ioctl_wrong_direction_enotty)
 {
-	struct mapbuf_resize arg = { .size = page };
+	struct mapbuf_fill arg = { .value = 0x5a };
 
-	/* RESIZE's number, but reading instead of writing. */
-	ASSERT_EQ(-1, ioctl(self->fd, _IOR(MAPBUF_IOC_MAGIC, 0x03,
-					   struct mapbuf_resize), &arg));
+	/* FILL's number, but reading instead of writing. */
+	ASSERT_EQ(-1, ioctl(self->fd, _IOR(MAPBUF_IOC_MAGIC, 0x02,
+					   struct mapbuf_fill), &arg));
 	ASSERT_EQ(ENOTTY, errno);
 	ASSERT_EQ(self->size, info_size(self->fd));
 }
