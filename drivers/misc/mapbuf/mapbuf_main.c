@@ -16,9 +16,7 @@
  * with a reference of their own, so the core mm gives MAP_PRIVATE its
  * copy-on-write semantics, fork() and mremap() need nothing from the
  * driver, and get_user_pages() works on a mapping. remap_pfn_range() would
- * give none of that. Where a whole PMD-order folio lies inside a mapping at
- * a PMD-aligned address, ->huge_fault maps it with one PMD entry: one fault
- * and one TLB entry per 2 MiB instead of 512.
+ * give none of that.
  *
  * Lifetime: the buffer is refcounted. The device holds one reference to
  * its current buffer, every VMA holds one to the buffer it maps, and
@@ -61,13 +59,12 @@
 
 #include "mapbuf.h"
 
-/* Largest extent: one PMD, so that a huge mapping can map it whole. */
+/* Largest extent: one PMD, the size of a transparent huge page. */
 #define MAPBUF_MAX_ORDER	min_t(unsigned int, MAX_PAGE_ORDER, PMD_ORDER)
 
-/* What MAPBUF_IOC_INFO reports that this driver can do. */
-#define MAPBUF_INFO_FLAGS	(MAPBUF_INFO_EXPORT |			\
-				 (IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) ? \
-				  MAPBUF_INFO_PMD_MAPPINGS : 0))
+/* MAPBUF_INFO_PMD_MAPPINGS: vmf_insert_folio_pmd() needs THP. */
+#define MAPBUF_INFO_HUGE	(IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) ? \
+				 MAPBUF_INFO_PMD_MAPPINGS : 0)
 
 static unsigned int mapbuf_nr_devices = 1;
 module_param_named(nr_devices, mapbuf_nr_devices, uint, 0444);
@@ -387,8 +384,10 @@ static bool mapbuf_dev_is_busy(struct mapbuf_dev *dev)
 }
 
 /*
- * A new mapping's reference and count, taken under dev->lock so that a
- * resize sees the count, and only if the range lies inside the buffer.
+ * A new mapping's reference and count, if the range lies inside the
+ * buffer. A resize swaps the buffer under dev->lock only while the count
+ * is 0, so either the mapping counts first and the resize fails with
+ * -EBUSY, or the resize does and the mapping gets the new buffer or fails.
  */
 static struct mapbuf_buf *mapbuf_dev_map(struct mapbuf_dev *dev,
 					 unsigned long pgoff,
@@ -403,6 +402,29 @@ static struct mapbuf_buf *mapbuf_dev_map(struct mapbuf_dev *dev,
 	kref_get(&dev->buf->ref);
 	atomic_inc(&dev->buf->nr_mappings);
 	return dev->buf;
+}
+
+/*
+ * Runs once the VMA is certain (VM_DONTEXPAND, a VM_SPECIAL flag, keeps it
+ * from merging, which would skip this), so the reference taken here is
+ * dropped by ->close. mapbuf_dev_map() checks the range again, against the
+ * buffer that it takes the reference to. No page is mapped before: the
+ * fault handler needs vm_private_data, set only here, and mmap_lock keeps
+ * faults out until the mapping is complete. On error the core unmaps the
+ * VMA, calling ->close with vm_private_data NULL.
+ */
+static int mapbuf_vm_mapped(unsigned long start, unsigned long end,
+			    pgoff_t pgoff, const struct file *file,
+			    void **vm_private_data)
+{
+	struct mapbuf_buf *buf;
+
+	buf = mapbuf_dev_map(mapbuf_file_dev(file), pgoff,
+			     (end - start) >> PAGE_SHIFT);
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+	*vm_private_data = buf;
+	return 0;
 }
 
 static void mapbuf_vm_open(struct vm_area_struct *vma)
@@ -448,9 +470,11 @@ static vm_fault_t mapbuf_vm_fault(struct vm_fault *vmf)
 }
 
 /*
- * Map a whole folio with one PMD where mapbuf_buf_pmd_folio() allows it;
- * otherwise the core falls back to PTEs and ->fault. The core calls this
- * only where the THP settings allow huge mappings of the VMA.
+ * Where a whole PMD-order folio lies inside the mapping at a PMD-aligned
+ * address, map it with one PMD: one fault and one TLB entry per 2 MiB
+ * instead of 512. mapbuf_buf_pmd_folio() decides; otherwise the core falls
+ * back to PTEs and ->fault. The core calls this only where the THP
+ * settings allow huge mappings of the VMA.
  */
 static vm_fault_t mapbuf_vm_huge_fault(struct vm_fault *vmf,
 				       unsigned int order)
@@ -470,32 +494,6 @@ static vm_fault_t mapbuf_vm_huge_fault(struct vm_fault *vmf,
 	return vmf_insert_folio_pmd(vmf, folio, write);
 }
 
-/*
- * Runs once the VMA is certain (VM_DONTEXPAND, a VM_SPECIAL flag, keeps it
- * from merging, which would skip this). ->mmap_prepare checked the range
- * but dropped dev->lock since: a resize may have replaced the buffer in
- * between. mapbuf_dev_map() checks again and counts the mapping under
- * dev->lock, and a resize swaps the buffer under that lock only while the
- * count is 0. So either this runs first and the resize fails with -EBUSY,
- * or the resize does and this maps the new buffer or fails. No page is
- * mapped before: the fault handler needs vm_private_data, set only here,
- * and mmap_lock keeps faults out until the mapping is complete. On error
- * the core unmaps the VMA, calling ->close with vm_private_data NULL.
- */
-static int mapbuf_vm_mapped(unsigned long start, unsigned long end,
-			    pgoff_t pgoff, const struct file *file,
-			    void **vm_private_data)
-{
-	struct mapbuf_buf *buf;
-
-	buf = mapbuf_dev_map(mapbuf_file_dev(file), pgoff,
-			     (end - start) >> PAGE_SHIFT);
-	if (IS_ERR(buf))
-		return PTR_ERR(buf);
-	*vm_private_data = buf;
-	return 0;
-}
-
 static const struct vm_operations_struct mapbuf_vm_ops = {
 	.mapped	= mapbuf_vm_mapped,
 	.open	= mapbuf_vm_open,
@@ -506,6 +504,13 @@ static const struct vm_operations_struct mapbuf_vm_ops = {
 
 static int mapbuf_mmap_flags(struct vm_area_desc *desc)
 {
+	/*
+	 * Ask for huge mappings as MADV_HUGEPAGE would, so that they happen
+	 * under the common THP setting "madvise" too: the memory is already
+	 * there in PMD-sized folios, and mapping it whole costs nothing
+	 * more. THP "never" and MADV_NOHUGEPAGE still turn them off.
+	 */
+	vma_desc_set_flags(desc, VMA_HUGEPAGE_BIT);
 	/*
 	 * The buffer is data that any writer of the file can change: never
 	 * let it become code, now or later through mprotect().
@@ -519,13 +524,6 @@ static int mapbuf_mmap_flags(struct vm_area_desc *desc)
 	 * cleared VM_MAYWRITE on its shared mappings.
 	 */
 	vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT);
-	/*
-	 * Ask for huge mappings as MADV_HUGEPAGE would, so that they happen
-	 * under the common THP setting "madvise" too: the memory is already
-	 * there in PMD-sized folios, and mapping it whole costs nothing
-	 * more. THP "never" and MADV_NOHUGEPAGE still turn them off.
-	 */
-	vma_desc_set_flags(desc, VMA_HUGEPAGE_BIT);
 	return 0;
 }
 
@@ -653,7 +651,7 @@ VISIBLE_IF_KUNIT void mapbuf_dev_info(struct mapbuf_dev *dev,
 				      struct mapbuf_info *info)
 {
 	memset(info, 0, sizeof(*info));
-	info->flags = MAPBUF_INFO_FLAGS;
+	info->flags = MAPBUF_INFO_EXPORT | MAPBUF_INFO_HUGE;
 	guard(mutex)(&dev->lock);
 	info->size = mapbuf_buf_size(dev->buf);
 	info->nr_mappings = atomic_read(&dev->buf->nr_mappings);
@@ -733,10 +731,10 @@ VISIBLE_IF_KUNIT const struct file_operations mapbuf_fops = {
 	.read_iter	= mapbuf_read_iter,
 	.write_iter	= mapbuf_write_iter,
 	.mmap_prepare	= mapbuf_mmap_prepare,
-	/* PMD-aligned addresses where it can, for huge mappings. */
-	.get_unmapped_area = thp_get_unmapped_area,
 	.unlocked_ioctl	= mapbuf_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
+	/* PMD-aligned addresses where it can, for huge mappings. */
+	.get_unmapped_area = thp_get_unmapped_area,
 };
 EXPORT_SYMBOL_IF_KUNIT(mapbuf_fops);
 

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Helpers shared by the mapbuf test programs: /dev/mapbuf0 opened and
- * given back its load-time size and contents, its ioctls, mappings and
- * module unload. Include it after kselftest_harness.h.
+ * Helpers shared by the mapbuf test programs: /dev/mapbuf0 at its load
+ * size, its ioctls, mappings and unload. After kselftest_harness.h.
  */
 #ifndef MAPBUF_UTIL_H
 #define MAPBUF_UTIL_H
@@ -22,10 +21,7 @@
 #define MODULE	"mapbuf"
 #define RW	(PROT_READ | PROT_WRITE)
 
-/*
- * The harness prints what it compares as integers: compare addresses as
- * uintptr_t, which converts cleanly on 32-bit too.
- */
+/* The harness compares integers: addresses as uintptr_t, for 32-bit too. */
 #define ADDR(p)			((uintptr_t)(p))
 #define ASSERT_MAPPED(p)	ASSERT_NE(ADDR(MAP_FAILED), ADDR(p))
 
