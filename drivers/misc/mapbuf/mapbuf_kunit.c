@@ -672,54 +672,6 @@ static void mapbuf_map_cases_test(struct kunit *test)
 	mapbuf_expect_folios_unused(test, buf);
 }
 
-/* ---- ->mmap_prepare, driven by hand ---- */
-
-struct mapbuf_prepare_case {
-	const char *name;
-	unsigned long pgoff, nr_pages;
-	bool exec;
-	int err;
-};
-
-static const struct mapbuf_prepare_case mapbuf_prepare_cases[] = {
-	{ "whole buffer",	0, MAPBUF_TEST_PAGES },
-	{ "last page",		MAPBUF_TEST_PAGES - 1, 1 },
-	{ "exec",		0, 1, true, -EPERM },
-	{ "one past the end",	MAPBUF_TEST_PAGES, 1, .err = -ENXIO },
-	{ "one page too long",	0, MAPBUF_TEST_PAGES + 1, .err = -ENXIO },
-};
-
-KUNIT_ARRAY_PARAM_DESC(mapbuf_prepare, mapbuf_prepare_cases, name);
-
-/*
- * Called by hand, as the file's noexec mount refuses exec before mapbuf
- * sees it: ->mmap_prepare refuses an executable mapping, and a range outside the
- * buffer, before a VMA exists, and takes nothing: mapbuf_vm_mapped() does.
- * It makes the mapping never executable, even through mprotect(), and
- * never growing.
- */
-static void mapbuf_mmap_prepare_cases(struct kunit *test)
-{
-	const struct mapbuf_prepare_case *c = test->param_value;
-	struct mapbuf_map_ctx *ctx = mapbuf_map_ctx(test, MAPBUF_TEST_PAGES);
-	struct vm_area_desc desc = {
-		.file = ctx->file,
-		.end = c->nr_pages * PAGE_SIZE,
-		.pgoff = c->pgoff,
-		.vma_flags = mk_vma_flags(VMA_READ_BIT, VMA_MAYREAD_BIT,
-					  VMA_MAYEXEC_BIT),
-	};
-
-	if (c->exec)
-		vma_desc_set_flags(&desc, VMA_EXEC_BIT);
-	KUNIT_EXPECT_EQ(test, mapbuf_fops.mmap_prepare(&desc), c->err);
-	mapbuf_expect_users(test, &ctx->dev, 0, 1);
-	if (c->err)
-		return;
-	KUNIT_EXPECT_FALSE(test, vma_desc_test(&desc, VMA_MAYEXEC_BIT));
-	KUNIT_EXPECT_TRUE(test, vma_desc_test(&desc, VMA_DONTEXPAND_BIT));
-}
-
 /* ---- the buffer's lifetime ---- */
 
 /*
@@ -1068,7 +1020,6 @@ static struct kunit_case mapbuf_test_cases[] = {
 	KUNIT_CASE_PARAM(mapbuf_pmd_folio_cases, mapbuf_pmd_gen_params),
 	KUNIT_CASE_PARAM(mapbuf_check_range_cases, mapbuf_range_gen_params),
 	KUNIT_CASE_PARAM(mapbuf_map_cases_test, mapbuf_map_gen_params),
-	KUNIT_CASE_PARAM(mapbuf_mmap_prepare_cases, mapbuf_prepare_gen_params),
 	KUNIT_CASE(mapbuf_map_holds_buffer),
 	KUNIT_CASE_PARAM(mapbuf_mapped_after_resize, mapbuf_mapped_gen_params),
 	KUNIT_CASE_PARAM(mapbuf_resize_cases_test, mapbuf_resize_gen_params),

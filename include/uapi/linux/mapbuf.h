@@ -15,10 +15,10 @@
  * that is clear means the feature is absent, so that a program written
  * for a newer kernel finds out what an older one lacks.
  */
-/* A mapping maps each PMD-order folio that it covers whole with one PMD. */
-#define MAPBUF_INFO_PMD_MAPPINGS	(1ULL << 0)
 /* MAPBUF_IOC_EXPORT exports the buffer as a dma-buf. */
-#define MAPBUF_INFO_EXPORT		(1ULL << 1)
+#define MAPBUF_INFO_EXPORT		(1ULL << 0)
+/* A mapping maps each PMD-order folio that it covers whole with one PMD. */
+#define MAPBUF_INFO_PMD_MAPPINGS	(1ULL << 1)
 
 /**
  * struct mapbuf_info - what MAPBUF_IOC_INFO reports
