@@ -15,9 +15,9 @@ CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/mapbuf
 KDIR ?= $(CACHE)/mainline/build-x86_64
 export CACHE
 
-.PHONY: check demo bench patches module clean distclean
+.PHONY: check demo demo-debug bench patches source module clean distclean
 
-check demo bench patches:
+check demo demo-debug bench patches source:
 	$(HARNESS) $@
 
 # Build mapbuf.ko out of tree against a configured kernel: make module KDIR=...

@@ -508,9 +508,11 @@ static int mapbuf_mmap_flags(struct vm_area_desc *desc)
 	 * Ask for huge mappings as MADV_HUGEPAGE would, so that they happen
 	 * under the common THP setting "madvise" too: the memory is already
 	 * there in PMD-sized folios, and mapping it whole costs nothing
-	 * more. THP "never" and MADV_NOHUGEPAGE still turn them off.
+	 * more. THP "never" and MADV_NOHUGEPAGE still turn them off. Without
+	 * THP, MADV_HUGEPAGE fails and so the flag would only be a lie.
 	 */
-	vma_desc_set_flags(desc, VMA_HUGEPAGE_BIT);
+	if (IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE))
+		vma_desc_set_flags(desc, VMA_HUGEPAGE_BIT);
 	/*
 	 * The buffer is data that any writer of the file can change: never
 	 * let it become code, now or later through mprotect().
